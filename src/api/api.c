@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api.c -- the route table.  docs/openapi.yaml describes the same routes; a test
+ * (tests/e2e) checks that the two agree.
+ */
+#include "api/api.h"
+
+/* clang-format off */
+const tp_route tp_api_routes[] = {
+        { "GET",  "/v1/health",                  0,               TP_BODY_NONE,  api_health,            NULL },
+        { "GET",  "/metrics",                    0,               TP_BODY_NONE,  api_metrics,           NULL },
+        { "POST", "/v1/events",                  TP_SCOPE_INGEST, TP_BODY_BATCH, api_events_post,       api_ingest_finish },
+        { "POST", "/v1/responses",               TP_SCOPE_INGEST, TP_BODY_BATCH, api_responses_post,    api_ingest_finish },
+        { "GET",  "/v1/journeys",                TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_journeys_list,     NULL },
+        { "GET",  "/v1/journeys/:key",           TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_journey_get,       NULL },
+        { "PUT",  "/v1/journeys/:key",           TP_SCOPE_ADMIN,  TP_BODY_JSON,  api_journey_put,       NULL },
+        { "GET",  "/v1/touchpoints",             TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_touchpoints_list,  NULL },
+        { "GET",  "/v1/customers/:id/timeline",  TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_customer_timeline, NULL },
+        { NULL, NULL, 0, TP_BODY_NONE, NULL, NULL },
+};
+/* clang-format on */

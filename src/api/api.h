@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api.h -- the handlers behind tp_api_routes (src/api/api.c), one file per
+ * resource.  Private to src/api/.
+ */
+#ifndef TP_API_H
+#define TP_API_H
+
+#include "http/http.h"
+
+tp_rc api_events_post(tp_req *req, tp_resp *resp);
+tp_rc api_responses_post(tp_req *req, tp_resp *resp);
+tp_rc api_ingest_finish(tp_req *req, tp_resp *resp);
+
+tp_rc api_journeys_list(tp_req *req, tp_resp *resp);
+tp_rc api_journey_get(tp_req *req, tp_resp *resp);
+tp_rc api_journey_put(tp_req *req, tp_resp *resp);
+tp_rc api_touchpoints_list(tp_req *req, tp_resp *resp);
+
+tp_rc api_customer_timeline(tp_req *req, tp_resp *resp);
+
+tp_rc api_health(tp_req *req, tp_resp *resp);
+tp_rc api_metrics(tp_req *req, tp_resp *resp);
+
+#endif

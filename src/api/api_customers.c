@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api_customers.c -- GET /v1/customers/{id}/timeline: a customer's events and
+ * responses in time order, paged with an opaque cursor.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "common/timeutil.h"
+#include "service/validate.h"
+
+#define DEFAULT_LIMIT 100
+#define MAX_LIMIT 1000
+
+typedef struct tl_ctx {
+        tp_catalog *cat;
+        json_t *items;
+        int n, oom;
+        int64_t last_ts, last_seq;
+        int last_kind;
+} tl_ctx;
+
+static int add_row(void *arg, const tp_timeline_row *row) {
+        tl_ctx *c = arg;
+        char tp[64], when[32];
+        json_t *o;
+
+        if (!row->is_response) {
+                const tp_event *e = &row->u.ev;
+                tp_catalog_key_of(c->cat, e->touchpoint, tp, sizeof(tp));
+                tp_time_format_rfc3339(e->ts, when, sizeof(when));
+                o = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s}", "kind", "event", "id", e->id, "touchpoint", tp,
+                              "channel", e->channel, "type", e->type, "time", when);
+                if (o && e->has_value) {
+                        json_object_set_new(o, "value", json_integer(e->value));
+                        json_object_set_new(o, "currency", json_string(e->currency ? e->currency : "VND"));
+                }
+                if (o && e->properties) {
+                        json_t *p = json_loads(e->properties, 0, NULL);
+                        if (p)
+                                json_object_set_new(o, "properties", p);
+                }
+                c->last_ts = e->ts;
+        } else {
+                const tp_response *r = &row->u.resp;
+                static const char *const goal[] = { "no", "partly", "yes" };
+                json_t *score = r->metric == TP_METRIC_GOAL && r->score >= 0 && r->score <= 2
+                                        ? json_string(goal[r->score])
+                                        : json_integer(r->score);
+                tp_catalog_key_of(c->cat, r->touchpoint, tp, sizeof(tp));
+                tp_time_format_rfc3339(r->ts, when, sizeof(when));
+                o = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:o, s:s?, s:s?, s:s?, s:s}", "kind", "response", "id",
+                              r->id, "touchpoint", tp, "channel", r->channel, "metric", tp_metric_name(r->metric),
+                              "score", score, "comment", r->comment, "language", r->language, "event", r->event,
+                              "time", when);
+                c->last_ts = r->ts;
+        }
+        if (!o || json_array_append_new(c->items, o) != 0) {
+                c->oom = 1;
+                return 1;
+        }
+        c->last_seq = row->seq;
+        c->last_kind = row->is_response;
+        c->n++;
+        return 0;
+}
+
+/* The cursor is "ts.kind.seq" of the last row returned. */
+static int parse_cursor(const char *s, int64_t *ts, int *kind, int64_t *seq) {
+        long long a, c;
+        int b, used = 0;
+
+        if (sscanf(s, "%lld.%d.%lld%n", &a, &b, &c, &used) != 3 || s[used] != '\0' || (b != 0 && b != 1))
+                return -1;
+        *ts = a;
+        *kind = b;
+        *seq = c;
+        return 0;
+}
+
+tp_rc api_customer_timeline(tp_req *req, tp_resp *resp) {
+        const char *customer = req->params[0], *lim_s = tp_req_query(req, "limit"),
+                   *cursor = tp_req_query(req, "cursor");
+        tl_ctx c = { .cat = req->ctx->cat };
+        int64_t after_ts = INT64_MIN, after_seq = 0;
+        int after_kind = 0;
+        long long limit = DEFAULT_LIMIT;
+        char next[64];
+        tp_rc rc;
+
+        if ((rc = tp_check_id(customer, "customer", req->ctx->cfg->lim.max_id, &req->err)) != TP_OK) {
+                req->err.rc = TP_INVALID;
+                return TP_INVALID;
+        }
+        if (lim_s) {
+                if (tp_parse_int(lim_s, "limit", &limit, &req->err) != TP_OK || limit < 1 || limit > MAX_LIMIT)
+                        return tp_err_setc(&req->err, TP_INVALID, "invalid_value", "limit",
+                                           "'limit' must be a whole number from 1 to %d", MAX_LIMIT);
+        }
+        if (cursor && parse_cursor(cursor, &after_ts, &after_kind, &after_seq) != 0)
+                return tp_err_setc(&req->err, TP_INVALID, "invalid_value", "cursor",
+                                   "'cursor' must be the 'next' value of a previous page");
+        c.items = json_array();
+        if (!c.items)
+                return tp_err_set(&req->err, TP_NOMEM, "out of memory");
+        pthread_mutex_lock(&req->ctx->store_lock);
+        rc = tp_store_timeline(req->ctx->store, customer, after_ts, after_seq, after_kind, (int) limit, add_row, &c,
+                               &req->err);
+        pthread_mutex_unlock(&req->ctx->store_lock);
+        if (rc == TP_OK && c.oom)
+                rc = tp_err_set(&req->err, TP_NOMEM, "out of memory");
+        if (rc != TP_OK) {
+                json_decref(c.items);
+                return rc;
+        }
+        (void) snprintf(next, sizeof(next), "%" PRId64 ".%d.%" PRId64, c.last_ts, c.last_kind, c.last_seq);
+        return tp_http_reply_json(resp, 200,
+                                  json_pack("{s:s, s:o, s:s?}", "customer", customer, "items", c.items, "next",
+                                            c.n == limit ? next : NULL));
+}

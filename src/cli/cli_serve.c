@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "server/server.h"
+
+static int parse_size(const char *s, size_t *ret) {
+        char *end = NULL;
+        unsigned long long v = strtoull(s, &end, 10);
+
+        if (!*s || *s == '-' || !end || *end)
+                return -1;
+        *ret = (size_t) v;
+        return 0;
+}
+
+int tp_cli_serve(int argc, char **argv) {
+        tp_config cfg;
+        size_t v = 0;
+
+        tp_config_init(&cfg);
+        for (int i = 0; i < argc; i++) {
+                const char *a = argv[i], *val;
+                if (strcmp(a, "--help") == 0) {
+                        puts("usage: touchpoint serve [--db URL] [--listen HOST:PORT] [--threads N]\n"
+                             "         [--max-body BYTES] [--max-items N] [--queue-jobs N] [--conn-limit N]\n"
+                             "         [--per-ip-limit N] [--timeout SECONDS]\n"
+                             "Prints 'listening on http://HOST:PORT' once it accepts requests; SIGTERM stops it\n"
+                             "after the requests in flight are answered.");
+                        return 0;
+                }
+                if ((val = tp_cli_opt(argc, argv, &i, "--db"))) {
+                        cfg.db_url = val;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--listen"))) {
+                        cfg.listen = val;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--threads")) && !parse_size(val, &v) && v > 0 && v <= 64) {
+                        cfg.threads = (unsigned) v;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--max-body")) && !parse_size(val, &v) && v > 0) {
+                        cfg.lim.max_body = v;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--max-items")) && !parse_size(val, &v) && v > 0) {
+                        cfg.lim.max_items = v;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--queue-jobs")) && !parse_size(val, &v) && v > 0) {
+                        cfg.queue_jobs = v;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--conn-limit")) && !parse_size(val, &v) && v > 0) {
+                        cfg.conn_limit = (unsigned) v;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--per-ip-limit")) && !parse_size(val, &v) && v > 0) {
+                        cfg.per_ip_limit = (unsigned) v;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--timeout")) && !parse_size(val, &v) && v > 0) {
+                        cfg.conn_timeout = (unsigned) v;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--test-commit-delay-us")) && !parse_size(val, &v)) {
+                        cfg.commit_delay_us = (long) v;
+                } else {
+                        fprintf(stderr, "touchpoint serve: bad or unknown option '%s' (see --help)\n", a);
+                        return 2;
+                }
+        }
+        return tp_server_run(&cfg);
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+#include <microhttpd.h>
+#include <signal.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/jsonx.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "http/http.h"
+#include "server/server.h"
+
+/* Split "HOST:PORT"; 0 on success. */
+static int split_listen(const char *listen, char *host, size_t hostsz, unsigned *port) {
+        const char *colon = strrchr(listen, ':');
+        char *end = NULL;
+        unsigned long p;
+
+        if (!colon || (size_t) (colon - listen) >= hostsz || colon == listen)
+                return -1;
+        p = strtoul(colon + 1, &end, 10);
+        if (!colon[1] || *end || p > 65535)
+                return -1;
+        memcpy(host, listen, (size_t) (colon - listen));
+        host[colon - listen] = '\0';
+        if (strcmp(host, "localhost") == 0)
+                strcpy(host, "127.0.0.1"); /* NOLINT: fits, host has >= 10 bytes */
+        *port = (unsigned) p;
+        return 0;
+}
+
+int tp_server_run(const tp_config *cfg) {
+        tp_ctx ctx = { .cfg = cfg };
+        tp_store *wstore = NULL;
+        tp_http *http = NULL;
+        tp_err err = { 0 };
+        sigset_t set;
+        char host[64];
+        unsigned port = 0, bound = 0;
+        int from = 0, sig = 0, code = 1;
+
+        if (split_listen(cfg->listen, host, sizeof(host), &port) != 0) {
+                tp_log_error("--listen must be HOST:PORT, e.g. 127.0.0.1:8080 (got '%s')", cfg->listen);
+                return 2;
+        }
+        /* Block the signals before any thread starts, so they all inherit the mask
+         * and sigwait() below is the only taker. */
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        tp_log_info("touchpoint starting: libmicrohttpd %s, sqlite %s, jansson %s, libsodium %s", MHD_get_version(),
+                    sqlite3_libversion(), JANSSON_VERSION, sodium_version_string());
+        pthread_mutex_init(&ctx.store_lock, NULL);
+        ctx.started = tp_time_now();
+        if (tp_store_open(cfg->db_url, 0, &ctx.store, &err) != TP_OK ||
+            tp_store_migrate(ctx.store, &from, &err) != TP_OK) {
+                tp_log_error("cannot open the store %s: %s", cfg->db_url, err.msg);
+                goto out;
+        }
+        if (from != tp_store_schema_version(ctx.store))
+                tp_log_info("store schema migrated from version %d to %d", from, tp_store_schema_version(ctx.store));
+        if (tp_store_open(cfg->db_url, 0, &wstore, &err) != TP_OK) {
+                tp_log_error("cannot open the store %s for writing: %s", cfg->db_url, err.msg);
+                goto out;
+        }
+        if (cfg->commit_delay_us > 0)
+                tp_store_set_commit_delay_us(wstore, cfg->commit_delay_us);
+        if (tp_catalog_new(&ctx.cat, &err) != TP_OK || tp_catalog_load(ctx.cat, ctx.store, &err) != TP_OK ||
+            tp_keys_new(ctx.store, &ctx.store_lock, &ctx.keys, &err) != TP_OK ||
+            tp_ingest_new(wstore, cfg->queue_jobs, cfg->queue_bytes, cfg->txn_max_items, &ctx.ingest, &err) != TP_OK) {
+                tp_log_error("cannot start: %s", err.msg);
+                goto out;
+        }
+        if (tp_http_start(&ctx, host, port, &http, &bound, &err) != TP_OK) {
+                tp_log_error("%s", err.msg);
+                goto out;
+        }
+        /* The ready line: tests and operators wait for it. */
+        printf("listening on http://%s:%u\n", host, bound);
+        fflush(stdout);
+        tp_log_info("serving %s with %d touchpoints", cfg->db_url, tp_catalog_count(ctx.cat));
+
+        if (sigwait(&set, &sig) == 0)
+                tp_log_info("signal %d: finishing requests in flight", sig);
+        /* Order matters: stop accepting, let suspended ingest requests get their
+         * commit and answer, then stop the writer, then the daemon. */
+        tp_http_quiesce(http, 10000);
+        tp_ingest_free(ctx.ingest);
+        ctx.ingest = NULL;
+        code = 0;
+out:
+        tp_http_stop(http);
+        tp_ingest_free(ctx.ingest);
+        tp_keys_free(ctx.keys);
+        tp_catalog_free(ctx.cat);
+        tp_store_close(wstore);
+        tp_store_close(ctx.store);
+        pthread_mutex_destroy(&ctx.store_lock);
+        if (code == 0)
+                tp_log_info("stopped");
+        return code;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.h -- limits and settings, the one global-free place they live.  Filled
+ * with defaults by tp_config_init() and overridden by command-line options.
+ */
+#ifndef TP_CONFIG_H
+#define TP_CONFIG_H
+
+#include <stddef.h>
+
+typedef struct tp_limits {
+        size_t max_body;        /* bytes in one request body */
+        size_t max_items;       /* items in one batch */
+        int max_depth;          /* JSON nesting */
+        size_t max_id;          /* bytes in an id or customer id */
+        size_t max_comment;     /* bytes in a comment */
+        size_t max_properties;  /* bytes of an event's properties, as compact JSON */
+        long future_skew;       /* seconds a time may lie in the future */
+} tp_limits;
+
+typedef struct tp_config {
+        const char *db_url;
+        const char *listen;          /* HOST:PORT */
+        tp_limits lim;
+        unsigned threads;            /* HTTP worker threads */
+        unsigned conn_limit;         /* open connections in all */
+        unsigned per_ip_limit;       /* open connections from one address */
+        unsigned conn_timeout;       /* seconds of inactivity before a connection is closed */
+        size_t queue_jobs;           /* requests waiting for the writer */
+        size_t queue_bytes;          /* bytes of request bodies waiting for the writer */
+        size_t txn_max_items;        /* items in one group commit */
+        long commit_delay_us;        /* test hook: injected delay before each commit */
+} tp_config;
+
+void tp_config_init(tp_config *cfg);
+
+#endif

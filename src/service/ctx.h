@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctx.h -- what a running server's services share: configuration, the store
+ * handle for everything but ingest (with its lock), the catalogue, the keys and
+ * the ingest writer.  Owned by src/server/server.c; everything else borrows it.
+ */
+#ifndef TP_CTX_H
+#define TP_CTX_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "service/catalog.h"
+#include "service/config.h"
+#include "service/ingest.h"
+#include "service/keys.h"
+#include "store/store.h"
+
+typedef struct tp_ctx {
+        const tp_config *cfg;
+        tp_store *store;           /* reads and admin writes; hold store_lock */
+        pthread_mutex_t store_lock;
+        tp_catalog *cat;
+        tp_keys *keys;
+        tp_ingest *ingest;
+        int64_t started;           /* Unix seconds */
+} tp_ctx;
+
+#endif

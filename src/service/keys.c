@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/timeutil.h"
+#include "service/keys.h"
+
+#define PREFIX_LEN 16 /* "tpk_" + 12 hex */
+#define CACHE_TTL_US 1000000
+
+typedef struct cached {
+        char prefix[PREFIX_LEN + 1];
+        unsigned char hash[32];
+        tp_scope scope;
+        int revoked;
+        int64_t fetched_us;
+} cached;
+
+struct tp_keys {
+        tp_store *store;
+        pthread_mutex_t *store_lock;
+        pthread_mutex_t lock;
+        unsigned char pepper[32];
+        cached *v;
+        size_t n, cap;
+};
+
+/* The pepper is made once per store, the first time a key is created. */
+static tp_rc get_pepper(tp_store *s, int create, unsigned char out[32], tp_err *err) {
+        size_t n = 0;
+        tp_rc rc = tp_store_meta_get(s, "key_pepper", out, 32, &n, err);
+
+        if (rc == TP_OK && n == 32)
+                return TP_OK;
+        if (rc == TP_OK)
+                return tp_err_set(err, TP_CORRUPT, "the stored key pepper has %zu bytes, not 32", n);
+        if (rc != TP_NOTFOUND || !create)
+                return rc;
+        randombytes_buf(out, 32);
+        return tp_store_meta_put(s, "key_pepper", out, 32, err);
+}
+
+static void hash_secret(const unsigned char pepper[32], const char *secret, unsigned char out[32]) {
+        crypto_generichash(out, 32, (const unsigned char *) secret, strlen(secret), pepper, 32);
+}
+
+/* Split "tpk_<12hex>_<secret>" into prefix and secret; 0 when malformed. */
+static int split_key(const char *text, char prefix[PREFIX_LEN + 1], const char **ret_secret) {
+        size_t n = strlen(text);
+
+        if (n != PREFIX_LEN + 1 + 43 || strncmp(text, "tpk_", 4) != 0 || text[PREFIX_LEN] != '_')
+                return 0;
+        for (size_t i = 4; i < PREFIX_LEN; i++) {
+                char c = text[i];
+                if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+                        return 0;
+        }
+        for (size_t i = PREFIX_LEN + 1; i < n; i++) {
+                char c = text[i];
+                if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
+                      c == '_'))
+                        return 0;
+        }
+        memcpy(prefix, text, PREFIX_LEN);
+        prefix[PREFIX_LEN] = '\0';
+        *ret_secret = text + PREFIX_LEN + 1;
+        return 1;
+}
+
+tp_rc tp_keys_create(tp_store *s, tp_scope scope, const char *name, char *out, tp_err *err) {
+        unsigned char pepper[32], rnd[6], secret[32];
+        char prefix[PREFIX_LEN + 1], stext[64];
+        tp_key_rec rec = { 0 };
+        tp_rc rc;
+
+        rc = get_pepper(s, 1, pepper, err);
+        if (rc != TP_OK)
+                return rc;
+        randombytes_buf(rnd, sizeof(rnd));
+        randombytes_buf(secret, sizeof(secret));
+        memcpy(prefix, "tpk_", 4);
+        sodium_bin2hex(prefix + 4, 13, rnd, sizeof(rnd));
+        sodium_bin2base64(stext, sizeof(stext), secret, sizeof(secret), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+        rec.prefix = prefix;
+        hash_secret(pepper, stext, rec.hash);
+        rec.scope = scope;
+        rec.name = name;
+        rec.created = tp_time_now();
+        rc = tp_store_key_put(s, &rec, err);
+        if (rc == TP_OK)
+                (void) snprintf(out, TP_KEY_TEXT_MAX, "%.16s_%.43s", prefix, stext);
+        sodium_memzero(secret, sizeof(secret));
+        sodium_memzero(stext, sizeof(stext));
+        sodium_memzero(pepper, sizeof(pepper));
+        return rc;
+}
+
+tp_rc tp_keys_new(tp_store *store, pthread_mutex_t *store_lock, tp_keys **ret, tp_err *err) {
+        tp_keys *k = tp_calloc(1, sizeof(*k));
+
+        if (!k)
+                return tp_err_set(err, TP_NOMEM, "out of memory");
+        k->store = store;
+        k->store_lock = store_lock;
+        pthread_mutex_init(&k->lock, NULL);
+        *ret = k;
+        return TP_OK;
+}
+
+void tp_keys_free(tp_keys *k) {
+        if (!k)
+                return;
+        sodium_memzero(k->pepper, sizeof(k->pepper));
+        pthread_mutex_destroy(&k->lock);
+        tp_free(k->v);
+        tp_free(k);
+}
+
+static int fetch_one(void *arg, const tp_key_rec *rec) {
+        cached *c = arg;
+
+        memcpy(c->hash, rec->hash, sizeof(c->hash));
+        c->scope = rec->scope;
+        c->revoked = rec->revoked != 0;
+        return 0;
+}
+
+/* Look the prefix up in the store; TP_NOTFOUND passes through. */
+static tp_rc fetch(tp_keys *k, const char *prefix, cached *c, unsigned char pepper[32], tp_err *err) {
+        tp_rc rc;
+
+        pthread_mutex_lock(k->store_lock);
+        rc = get_pepper(k->store, 0, pepper, err);
+        if (rc == TP_OK)
+                rc = tp_store_key_get(k->store, prefix, fetch_one, c, err);
+        pthread_mutex_unlock(k->store_lock);
+        return rc;
+}
+
+tp_rc tp_keys_verify(tp_keys *k, const char *text, tp_scope *ret_scope, tp_err *err) {
+        char prefix[PREFIX_LEN + 1];
+        const char *secret = NULL;
+        unsigned char h[32], pepper[32];
+        cached c = { 0 }, *hit = NULL;
+        int64_t now = tp_time_mono_us();
+        tp_rc rc;
+
+        if (!text || !split_key(text, prefix, &secret))
+                return tp_err_set(err, TP_UNAUTH, "missing or unknown API key");
+        pthread_mutex_lock(&k->lock);
+        for (size_t i = 0; i < k->n; i++) {
+                if (strcmp(k->v[i].prefix, prefix) == 0) {
+                        hit = &k->v[i];
+                        break;
+                }
+        }
+        if (hit && now - hit->fetched_us < CACHE_TTL_US) {
+                c = *hit;
+                memcpy(pepper, k->pepper, sizeof(pepper));
+                pthread_mutex_unlock(&k->lock);
+        } else {
+                pthread_mutex_unlock(&k->lock);
+                rc = fetch(k, prefix, &c, pepper, err);
+                if (rc == TP_NOTFOUND)
+                        return tp_err_set(err, TP_UNAUTH, "missing or unknown API key");
+                if (rc != TP_OK)
+                        return rc;
+                memcpy(c.prefix, prefix, sizeof(c.prefix));
+                c.fetched_us = now;
+                pthread_mutex_lock(&k->lock);
+                memcpy(k->pepper, pepper, sizeof(pepper));
+                hit = NULL;
+                for (size_t i = 0; i < k->n; i++)
+                        if (strcmp(k->v[i].prefix, prefix) == 0)
+                                hit = &k->v[i];
+                if (!hit && k->n == k->cap) {
+                        size_t cap = k->cap ? k->cap * 2 : 16;
+                        cached *v = tp_realloc(k->v, cap * sizeof(*v));
+                        if (v) {
+                                k->v = v;
+                                k->cap = cap;
+                        }
+                }
+                if (!hit && k->n < k->cap)
+                        hit = &k->v[k->n++];
+                if (hit)
+                        *hit = c;
+                pthread_mutex_unlock(&k->lock);
+        }
+        hash_secret(pepper, secret, h);
+        sodium_memzero(pepper, sizeof(pepper));
+        if (c.revoked || sodium_memcmp(h, c.hash, sizeof(h)) != 0)
+                return tp_err_set(err, TP_UNAUTH, "missing or unknown API key");
+        *ret_scope = c.scope;
+        return TP_OK;
+}

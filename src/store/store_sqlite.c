@@ -1,0 +1,877 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_sqlite.c -- the embedded SQLite backend: one file, WAL, synchronous=FULL.
+ *
+ * Sections: connection setup and error mapping; migrations; transactions;
+ * writes; catalogue and keys; reads.
+ *
+ * Statements are fixed text with bound parameters (never formatted SQL) and are
+ * prepared once per connection on first use.
+ */
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "store/store.h"
+
+enum {
+        ST_BEGIN,
+        ST_COMMIT,
+        ST_ROLLBACK,
+        ST_EVENT_PUT,
+        ST_RESPONSE_PUT,
+        ST_JOURNEY_PUT,
+        ST_TP_DEACTIVATE,
+        ST_TP_UPSERT,
+        ST_TP_ENSURE,
+        ST_TP_ID,
+        ST_TP_LIST,
+        ST_JOURNEY_LIST,
+        ST_KEY_PUT,
+        ST_KEY_GET,
+        ST_KEY_LIST,
+        ST_KEY_REVOKE,
+        ST_META_GET,
+        ST_META_PUT,
+        ST_TIMELINE,
+        ST_EVENT_SCAN,
+        ST_RESPONSE_SCAN,
+        ST_COUNT_EVENTS,
+        ST_COUNT_RESPONSES,
+        _ST_MAX
+};
+
+static const char *const stmt_sql[_ST_MAX] = {
+        [ST_BEGIN] = "BEGIN IMMEDIATE",
+        [ST_COMMIT] = "COMMIT",
+        [ST_ROLLBACK] = "ROLLBACK",
+        [ST_EVENT_PUT] = "INSERT OR IGNORE INTO events(id, customer, touchpoint, channel, type, ts, value, "
+                         "currency, properties) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        [ST_RESPONSE_PUT] = "INSERT OR IGNORE INTO responses(id, customer, touchpoint, channel, metric, score, "
+                            "comment, language, ts, event) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        [ST_JOURNEY_PUT] = "INSERT INTO journeys(key, doc, updated) VALUES (?1, ?2, ?3) "
+                           "ON CONFLICT(key) DO UPDATE SET doc = excluded.doc, updated = excluded.updated",
+        [ST_TP_DEACTIVATE] = "UPDATE touchpoints SET active = 0 WHERE journey = ?1",
+        [ST_TP_UPSERT] = "INSERT INTO touchpoints(key, journey, stage, stage_pos, pos, name_vi, name_en, channel, "
+                         "department, expected_csat, expected_nps, expected_ces, active) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1) "
+                         "ON CONFLICT(key) DO UPDATE SET journey = excluded.journey, stage = excluded.stage, "
+                         "stage_pos = excluded.stage_pos, pos = excluded.pos, name_vi = excluded.name_vi, "
+                         "name_en = excluded.name_en, channel = excluded.channel, department = "
+                         "excluded.department, expected_csat = excluded.expected_csat, expected_nps = "
+                         "excluded.expected_nps, expected_ces = excluded.expected_ces, active = 1",
+        [ST_TP_ENSURE] = "INSERT OR IGNORE INTO touchpoints(key, name_en, active) VALUES (?1, ?1, 1)",
+        [ST_TP_ID] = "SELECT id FROM touchpoints WHERE key = ?1",
+        [ST_TP_LIST] = "SELECT id, key, journey, stage, stage_pos, pos, name_vi, name_en, channel, department, "
+                       "expected_csat, expected_nps, expected_ces, active FROM touchpoints "
+                       "ORDER BY journey IS NULL, journey, stage_pos, pos, id",
+        [ST_JOURNEY_LIST] = "SELECT key, doc, updated FROM journeys ORDER BY key",
+        [ST_KEY_PUT] = "INSERT INTO api_keys(prefix, hash, scope, name, created, revoked) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+        [ST_KEY_GET] = "SELECT prefix, hash, scope, name, created, revoked FROM api_keys WHERE prefix = ?1",
+        [ST_KEY_LIST] = "SELECT prefix, hash, scope, name, created, revoked FROM api_keys ORDER BY created, prefix",
+        [ST_KEY_REVOKE] = "UPDATE api_keys SET revoked = ?2 WHERE prefix = ?1 AND revoked = 0",
+        [ST_META_GET] = "SELECT value FROM meta WHERE name = ?1",
+        [ST_META_PUT] = "INSERT INTO meta(name, value) VALUES (?1, ?2) "
+                        "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        /* The timeline merges both tables in (ts, kind, seq) order; the cursor is
+         * a row value so paging is exact even when many rows share a second. */
+        [ST_TIMELINE] = "SELECT 0 AS kind, seq, id, touchpoint, channel, type, ts, value, currency, properties, "
+                        "NULL, NULL, NULL FROM events WHERE customer = ?1 AND (ts, 0, seq) > (?2, ?4, ?3) "
+                        "UNION ALL "
+                        "SELECT 1 AS kind, seq, id, touchpoint, channel, metric, ts, score, NULL, NULL, "
+                        "comment, language, event FROM responses WHERE customer = ?1 AND (ts, 1, seq) > "
+                        "(?2, ?4, ?3) ORDER BY 7, 1, 2 LIMIT ?5",
+        [ST_EVENT_SCAN] = "SELECT seq, id, customer, touchpoint, channel, type, ts, value, currency, properties "
+                          "FROM events WHERE seq > ?1 ORDER BY seq",
+        [ST_RESPONSE_SCAN] = "SELECT seq, id, customer, touchpoint, channel, metric, score, comment, language, "
+                             "ts, event FROM responses WHERE seq > ?1 ORDER BY seq",
+        [ST_COUNT_EVENTS] = "SELECT count(*) FROM events",
+        [ST_COUNT_RESPONSES] = "SELECT count(*) FROM responses",
+};
+
+/* Each schema version is one script, applied in its own transaction.  Append new
+ * versions; never edit one that has shipped. */
+static const char *const migrations[] = {
+        /* 1: the record */
+        "CREATE TABLE meta(name TEXT PRIMARY KEY, value BLOB NOT NULL);"
+        "CREATE TABLE journeys(key TEXT PRIMARY KEY, doc TEXT NOT NULL, updated INTEGER NOT NULL);"
+        "CREATE TABLE touchpoints(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, journey TEXT, stage TEXT,"
+        " stage_pos INTEGER, pos INTEGER, name_vi TEXT, name_en TEXT, channel TEXT, department TEXT,"
+        " expected_csat REAL, expected_nps REAL, expected_ces REAL, active INTEGER NOT NULL DEFAULT 1);"
+        "CREATE TABLE events(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, customer TEXT,"
+        " touchpoint INTEGER NOT NULL REFERENCES touchpoints(id), channel TEXT, type TEXT NOT NULL,"
+        " ts INTEGER NOT NULL, value INTEGER, currency TEXT, properties TEXT);"
+        "CREATE TABLE responses(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, customer TEXT,"
+        " touchpoint INTEGER NOT NULL REFERENCES touchpoints(id), channel TEXT, metric TEXT NOT NULL,"
+        " score INTEGER NOT NULL, comment TEXT, language TEXT, ts INTEGER NOT NULL, event TEXT);"
+        "CREATE TABLE api_keys(prefix TEXT PRIMARY KEY, hash BLOB NOT NULL, scope TEXT NOT NULL, name TEXT,"
+        " created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);",
+        /* 2: customer timelines read by index instead of a scan */
+        "CREATE INDEX events_customer_ts ON events(customer, ts) WHERE customer IS NOT NULL;"
+        "CREATE INDEX responses_customer_ts ON responses(customer, ts) WHERE customer IS NOT NULL;",
+};
+#define SCHEMA_VERSION ((int) (sizeof(migrations) / sizeof(migrations[0])))
+
+typedef struct sqlite_store {
+        tp_store base; /* must be first */
+        sqlite3 *db;
+        sqlite3_stmt *st[_ST_MAX];
+        long commit_delay_us; /* test hook */
+        char path[512];
+} sqlite_store;
+
+/* Map SQLite's code to ours and keep SQLite's own words.  Disk full and
+ * corruption get codes of their own so clients and operators can tell them apart. */
+static tp_rc sq_fail(sqlite_store *q, int rc, tp_err *err) {
+        tp_rc out;
+
+        switch (rc & 0xff) {
+        case SQLITE_NOMEM:
+                out = TP_NOMEM;
+                break;
+        case SQLITE_CONSTRAINT:
+                out = TP_CONFLICT;
+                break;
+        case SQLITE_FULL:
+                out = TP_FULL;
+                break;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+                out = TP_CORRUPT;
+                break;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                out = TP_BUSY;
+                break;
+        default:
+                out = TP_BACKEND;
+        }
+        return tp_err_set(err, out, "sqlite (%s): %s", q->path, q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
+}
+
+static tp_rc get_stmt(sqlite_store *q, int which, sqlite3_stmt **ret, tp_err *err) {
+        int rc;
+
+        if (!q->st[which]) {
+                rc = sqlite3_prepare_v3(q->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &q->st[which], NULL);
+                if (rc != SQLITE_OK)
+                        return sq_fail(q, rc, err);
+        }
+        sqlite3_reset(q->st[which]);
+        sqlite3_clear_bindings(q->st[which]);
+        *ret = q->st[which];
+        return TP_OK;
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *s) {
+        return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+static int bind_real(sqlite3_stmt *st, int i, double v) {
+        return isnan(v) ? sqlite3_bind_null(st, i) : sqlite3_bind_double(st, i, v);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i) {
+        return (const char *) sqlite3_column_text(st, i);
+}
+
+static double col_real(sqlite3_stmt *st, int i) {
+        return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+/* Run a statement that returns no rows. */
+static tp_rc step_done(sqlite_store *q, sqlite3_stmt *st, tp_err *err) {
+        int rc = sqlite3_step(st);
+
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+                return sq_fail(q, rc, err);
+        return TP_OK;
+}
+
+static tp_rc exec(sqlite_store *q, const char *sql, tp_err *err) {
+        int rc = sqlite3_exec(q->db, sql, NULL, NULL, NULL);
+
+        return rc == SQLITE_OK ? TP_OK : sq_fail(q, rc, err);
+}
+
+static void sq_close(tp_store *s) {
+        sqlite_store *q = (sqlite_store *) s;
+
+        if (!q)
+                return;
+        for (int i = 0; i < _ST_MAX; i++)
+                sqlite3_finalize(q->st[i]);
+        sqlite3_close(q->db);
+        tp_free(q);
+}
+
+static tp_rc setup(sqlite_store *q, int flags, tp_err *err) {
+        sqlite3_stmt *st = NULL;
+        const char *mode;
+        tp_rc rc;
+        int src;
+
+        sqlite3_extended_result_codes(q->db, 1);
+        sqlite3_db_config(q->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+        sqlite3_db_config(q->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+        sqlite3_limit(q->db, SQLITE_LIMIT_LENGTH, 64 * 1024 * 1024);
+        sqlite3_limit(q->db, SQLITE_LIMIT_SQL_LENGTH, 100000);
+        sqlite3_busy_timeout(q->db, 10000);
+
+        /* Reading the schema first makes "file is not a database" an open error
+         * rather than a surprise at the first write. */
+        rc = exec(q, "SELECT count(*) FROM sqlite_master", err);
+        if (rc != TP_OK)
+                return rc;
+        if (!(flags & TP_STORE_READONLY)) {
+                src = sqlite3_prepare_v2(q->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+                if (src != SQLITE_OK)
+                        return sq_fail(q, src, err);
+                src = sqlite3_step(st);
+                mode = src == SQLITE_ROW ? col_text(st, 0) : NULL;
+                if (!mode || (strcmp(mode, "wal") != 0 && strcmp(q->path, ":memory:") != 0)) {
+                        rc = src == SQLITE_ROW ? tp_err_set(err, TP_BACKEND, "sqlite (%s): cannot use WAL mode (got %s)",
+                                                            q->path, mode ? mode : "nothing")
+                                               : sq_fail(q, src, err);
+                        sqlite3_finalize(st);
+                        return rc;
+                }
+                sqlite3_finalize(st);
+        }
+        /* FULL: NORMAL in WAL mode can lose acknowledged commits on power loss. */
+        rc = exec(q, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON", err);
+        if (rc != TP_OK)
+                return rc;
+        if (flags & TP_STORE_BULK)
+                rc = exec(q, "PRAGMA cache_size=-1048576; PRAGMA temp_store=MEMORY", err);
+        else
+                rc = exec(q, "PRAGMA cache_size=-65536", err);
+        return rc;
+}
+
+static tp_rc sq_open(const char *url, int flags, tp_store **ret_store, tp_err *err) {
+        sqlite_store *q;
+        int oflags, rc;
+        tp_rc trc;
+
+        if (!*url)
+                return tp_err_setf(err, TP_INVALID, "db", "sqlite: empty path");
+        q = tp_calloc(1, sizeof(*q));
+        if (!q)
+                return tp_err_set(err, TP_NOMEM, "out of memory");
+        q->base.ops = &tp_store_sqlite_ops;
+        (void) snprintf(q->path, sizeof(q->path), "%s", url);
+        oflags = (flags & TP_STORE_READONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+        /* Refuse to create a file in a directory that does not exist with a clear
+         * message; SQLite's own is "unable to open database file". */
+        rc = sqlite3_open_v2(url, &q->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc != SQLITE_OK) {
+                trc = sq_fail(q, rc, err);
+                sq_close(&q->base);
+                return trc;
+        }
+        trc = setup(q, flags, err);
+        if (trc != TP_OK) {
+                sq_close(&q->base);
+                return trc;
+        }
+        *ret_store = &q->base;
+        return TP_OK;
+}
+
+/* ---- migrations ---------------------------------------------------------- */
+
+static int sq_schema_version(tp_store *s) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st = NULL;
+        int v = -1;
+
+        if (sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+                v = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+        return v;
+}
+
+static tp_rc migrate_to(sqlite_store *q, int target, int *ret_from, tp_err *err) {
+        char sql[64];
+        tp_rc rc;
+        int from = sq_schema_version(&q->base);
+
+        if (from < 0)
+                return tp_err_set(err, TP_BACKEND, "sqlite (%s): cannot read the schema version", q->path);
+        if (from > SCHEMA_VERSION)
+                return tp_err_set(err, TP_BACKEND,
+                                  "sqlite (%s): schema version %d is newer than this binary knows (%d); "
+                                  "upgrade touchpoint", q->path, from, SCHEMA_VERSION);
+        for (int v = from; v < target; v++) {
+                rc = exec(q, "BEGIN IMMEDIATE", err);
+                if (rc != TP_OK)
+                        return rc;
+                (void) snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", v + 1);
+                rc = exec(q, migrations[v], err);
+                if (rc == TP_OK)
+                        rc = exec(q, sql, err);
+                if (rc == TP_OK)
+                        rc = exec(q, "COMMIT", err);
+                if (rc != TP_OK) {
+                        (void) sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+                        return rc;
+                }
+        }
+        if (ret_from)
+                *ret_from = from;
+        return TP_OK;
+}
+
+static tp_rc sq_migrate(tp_store *s, int *ret_from, tp_err *err) {
+        return migrate_to((sqlite_store *) s, SCHEMA_VERSION, ret_from, err);
+}
+
+tp_rc tp_store_sqlite_migrate_to(tp_store *s, int version, tp_err *err) {
+        if (s->ops != &tp_store_sqlite_ops || version < 0 || version > SCHEMA_VERSION)
+                return tp_err_set(err, TP_INVALID, "no such schema version %d", version);
+        return migrate_to((sqlite_store *) s, version, NULL, err);
+}
+
+/* ---- transactions -------------------------------------------------------- */
+
+void tp_store_set_commit_delay_us(tp_store *s, long us) {
+        if (s->ops == &tp_store_sqlite_ops)
+                ((sqlite_store *) s)->commit_delay_us = us;
+}
+
+static tp_rc sq_begin(tp_store *s, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st;
+        tp_rc rc = get_stmt(q, ST_BEGIN, &st, err);
+
+        return rc != TP_OK ? rc : step_done(q, st, err);
+}
+
+static tp_rc sq_commit(tp_store *s, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st;
+        tp_rc rc;
+
+        if (q->commit_delay_us > 0)
+                usleep((useconds_t) q->commit_delay_us);
+        rc = get_stmt(q, ST_COMMIT, &st, err);
+        return rc != TP_OK ? rc : step_done(q, st, err);
+}
+
+static void sq_rollback(tp_store *s) {
+        sqlite_store *q = (sqlite_store *) s;
+
+        if (!sqlite3_get_autocommit(q->db))
+                (void) sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- writes -------------------------------------------------------------- */
+
+static tp_rc sq_event_put(tp_store *s, const tp_event *ev, int *ret_dup, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st;
+        tp_rc rc = get_stmt(q, ST_EVENT_PUT, &st, err);
+
+        if (rc != TP_OK)
+                return rc;
+        bind_text(st, 1, ev->id);
+        bind_text(st, 2, ev->customer);
+        sqlite3_bind_int64(st, 3, ev->touchpoint);
+        bind_text(st, 4, ev->channel);
+        bind_text(st, 5, ev->type);
+        sqlite3_bind_int64(st, 6, ev->ts);
+        if (ev->has_value) {
+                sqlite3_bind_int64(st, 7, ev->value);
+                bind_text(st, 8, ev->currency);
+        }
+        bind_text(st, 9, ev->properties);
+        rc = step_done(q, st, err);
+        if (rc == TP_OK)
+                *ret_dup = sqlite3_changes(q->db) == 0;
+        return rc;
+}
+
+static tp_rc sq_response_put(tp_store *s, const tp_response *r, int *ret_dup, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st;
+        tp_rc rc = get_stmt(q, ST_RESPONSE_PUT, &st, err);
+
+        if (rc != TP_OK)
+                return rc;
+        bind_text(st, 1, r->id);
+        bind_text(st, 2, r->customer);
+        sqlite3_bind_int64(st, 3, r->touchpoint);
+        bind_text(st, 4, r->channel);
+        bind_text(st, 5, tp_metric_name(r->metric));
+        sqlite3_bind_int(st, 6, r->score);
+        bind_text(st, 7, r->comment);
+        bind_text(st, 8, r->language);
+        sqlite3_bind_int64(st, 9, r->ts);
+        bind_text(st, 10, r->event);
+        rc = step_done(q, st, err);
+        if (rc == TP_OK)
+                *ret_dup = sqlite3_changes(q->db) == 0;
+        return rc;
+}
+
+/* ---- catalogue and keys -------------------------------------------------- */
+
+static tp_rc sq_journey_put(
+        tp_store *s, const char *key, const char *doc, const tp_touchpoint *tps, int ntps, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st;
+        tp_rc rc;
+
+        rc = exec(q, "BEGIN IMMEDIATE", err);
+        if (rc != TP_OK)
+                return rc;
+        rc = get_stmt(q, ST_JOURNEY_PUT, &st, err);
+        if (rc != TP_OK)
+                goto out;
+        bind_text(st, 1, key);
+        bind_text(st, 2, doc);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64) time(NULL));
+        rc = step_done(q, st, err);
+        if (rc != TP_OK)
+                goto out;
+        rc = get_stmt(q, ST_TP_DEACTIVATE, &st, err);
+        if (rc != TP_OK)
+                goto out;
+        bind_text(st, 1, key);
+        rc = step_done(q, st, err);
+        for (int i = 0; rc == TP_OK && i < ntps; i++) {
+                const tp_touchpoint *t = &tps[i];
+
+                rc = get_stmt(q, ST_TP_UPSERT, &st, err);
+                if (rc != TP_OK)
+                        break;
+                bind_text(st, 1, t->key);
+                bind_text(st, 2, key);
+                bind_text(st, 3, t->stage);
+                sqlite3_bind_int(st, 4, t->stage_pos);
+                sqlite3_bind_int(st, 5, t->pos);
+                bind_text(st, 6, t->name_vi);
+                bind_text(st, 7, t->name_en);
+                bind_text(st, 8, t->channel);
+                bind_text(st, 9, t->department);
+                bind_real(st, 10, t->expected_csat);
+                bind_real(st, 11, t->expected_nps);
+                bind_real(st, 12, t->expected_ces);
+                rc = step_done(q, st, err);
+        }
+        if (rc == TP_OK)
+                rc = exec(q, "COMMIT", err);
+out:
+        if (rc != TP_OK)
+                sq_rollback(s);
+        return rc;
+}
+
+static tp_rc sq_journey_list(tp_store *s, tp_store_journey_fn fn, void *arg, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st;
+        tp_rc rc = get_stmt(q, ST_JOURNEY_LIST, &st, err);
+        int src;
+
+        if (rc != TP_OK)
+                return rc;
+        while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+                if (fn(arg, col_text(st, 0), col_text(st, 1), sqlite3_column_int64(st, 2)))
+                        break;
+        }
+        sqlite3_reset(st);
+        return src == SQLITE_ROW || src == SQLITE_DONE ? TP_OK : sq_fail(q, src, err);
+}
+
+static tp_rc sq_touchpoint_list(tp_store *s, tp_store_touchpoint_fn fn, void *arg, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st;
+        tp_rc rc = get_stmt(q, ST_TP_LIST, &st, err);
+        int src;
+
+        if (rc != TP_OK)
+                return rc;
+        while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+                tp_touchpoint t = {
+                        .id = sqlite3_column_int64(st, 0),
+                        .key = col_text(st, 1),
+                        .journey = col_text(st, 2),
+                        .stage = col_text(st, 3),
+                        .stage_pos = sqlite3_column_int(st, 4),
+                        .pos = sqlite3_column_int(st, 5),
+                        .name_vi = col_text(st, 6),
+                        .name_en = col_text(st, 7),
+                        .channel = col_text(st, 8),
+                        .department = col_text(st, 9),
+                        .expected_csat = col_real(st, 10),
+                        .expected_nps = col_real(st, 11),
+                        .expected_ces = col_real(st, 12),
+                        .active = sqlite3_column_int(st, 13),
+                };
+                if (fn(arg, &t))
+                        break;
+        }
+        sqlite3_reset(st);
+        return src == SQLITE_ROW || src == SQLITE_DONE ? TP_OK : sq_fail(q, src, err);
+}
+
+static tp_rc sq_touchpoint_ensure(tp_store *s, const char *key, int64_t *ret_id, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st;
+        tp_rc rc = get_stmt(q, ST_TP_ENSURE, &st, err);
+        int src;
+
+        if (rc != TP_OK)
+                return rc;
+        bind_text(st, 1, key);
+        rc = step_done(q, st, err);
+        if (rc != TP_OK)
+                return rc;
+        rc = get_stmt(q, ST_TP_ID, &st, err);
+        if (rc != TP_OK)
+                return rc;
+        bind_text(st, 1, key);
+        src = sqlite3_step(st);
+        if (src != SQLITE_ROW) {
+                sqlite3_reset(st);
+                return src == SQLITE_DONE ? tp_err_set(err, TP_INTERNAL, "touchpoint '%s' vanished", key)
+                                          : sq_fail(q, src, err);
+        }
+        *ret_id = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        return TP_OK;
+}
+
+static tp_rc sq_key_put(tp_store *s, const tp_key_rec *k, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st;
+        tp_rc rc = get_stmt(q, ST_KEY_PUT, &st, err);
+
+        if (rc != TP_OK)
+                return rc;
+        bind_text(st, 1, k->prefix);
+        sqlite3_bind_blob(st, 2, k->hash, sizeof(k->hash), SQLITE_STATIC);
+        bind_text(st, 3, k->scope == TP_SCOPE_ADMIN ? "admin" : "ingest");
+        bind_text(st, 4, k->name);
+        sqlite3_bind_int64(st, 5, k->created);
+        return step_done(q, st, err);
+}
+
+static tp_rc key_rows(sqlite_store *q, sqlite3_stmt *st, tp_store_key_fn fn, void *arg, int *ret_n, tp_err *err) {
+        int src, n = 0;
+
+        while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+                tp_key_rec k = { 0 };
+                const void *h = sqlite3_column_blob(st, 1);
+
+                k.prefix = col_text(st, 0);
+                if (h && sqlite3_column_bytes(st, 1) == (int) sizeof(k.hash))
+                        memcpy(k.hash, h, sizeof(k.hash));
+                k.scope = strcmp(col_text(st, 2), "admin") == 0 ? TP_SCOPE_ADMIN : TP_SCOPE_INGEST;
+                k.name = col_text(st, 3);
+                k.created = sqlite3_column_int64(st, 4);
+                k.revoked = sqlite3_column_int64(st, 5);
+                n++;
+                if (fn(arg, &k))
+                        break;
+        }
+        sqlite3_reset(st);
+        *ret_n = n;
+        return src == SQLITE_ROW || src == SQLITE_DONE ? TP_OK : sq_fail(q, src, err);
+}
+
+static tp_rc sq_key_get(tp_store *s, const char *prefix, tp_store_key_fn fn, void *arg, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st;
+        tp_rc rc = get_stmt(q, ST_KEY_GET, &st, err);
+        int n = 0;
+
+        if (rc != TP_OK)
+                return rc;
+        bind_text(st, 1, prefix);
+        rc = key_rows(q, st, fn, arg, &n, err);
+        if (rc == TP_OK && n == 0)
+                return tp_err_set(err, TP_NOTFOUND, "no API key with prefix '%s'", prefix);
+        return rc;
+}
+
+static tp_rc sq_key_list(tp_store *s, tp_store_key_fn fn, void *arg, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st;
+        tp_rc rc = get_stmt(q, ST_KEY_LIST, &st, err);
+        int n = 0;
+
+        return rc != TP_OK ? rc : key_rows(q, st, fn, arg, &n, err);
+}
+
+static tp_rc sq_key_revoke(tp_store *s, const char *prefix, int64_t when, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st;
+        tp_rc rc = get_stmt(q, ST_KEY_REVOKE, &st, err);
+
+        if (rc != TP_OK)
+                return rc;
+        bind_text(st, 1, prefix);
+        sqlite3_bind_int64(st, 2, when);
+        rc = step_done(q, st, err);
+        if (rc == TP_OK && sqlite3_changes(q->db) == 0)
+                return tp_err_set(err, TP_NOTFOUND, "no active API key with prefix '%s'", prefix);
+        return rc;
+}
+
+static tp_rc sq_meta_get(
+        tp_store *s, const char *name, void *buf, size_t bufsz, size_t *ret_len, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st;
+        tp_rc rc = get_stmt(q, ST_META_GET, &st, err);
+        int src;
+        size_t n;
+
+        if (rc != TP_OK)
+                return rc;
+        bind_text(st, 1, name);
+        src = sqlite3_step(st);
+        if (src != SQLITE_ROW) {
+                sqlite3_reset(st);
+                return src == SQLITE_DONE ? tp_err_set(err, TP_NOTFOUND, "no meta value '%s'", name)
+                                          : sq_fail(q, src, err);
+        }
+        n = (size_t) sqlite3_column_bytes(st, 0);
+        if (n > bufsz) {
+                sqlite3_reset(st);
+                return tp_err_set(err, TP_TOOBIG, "meta value '%s' is larger than %zu bytes", name, bufsz);
+        }
+        if (n)
+                memcpy(buf, sqlite3_column_blob(st, 0), n);
+        sqlite3_reset(st);
+        *ret_len = n;
+        return TP_OK;
+}
+
+static tp_rc sq_meta_put(tp_store *s, const char *name, const void *val, size_t len, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st;
+        tp_rc rc = get_stmt(q, ST_META_PUT, &st, err);
+
+        if (rc != TP_OK)
+                return rc;
+        bind_text(st, 1, name);
+        sqlite3_bind_blob64(st, 2, val, len, SQLITE_STATIC);
+        return step_done(q, st, err);
+}
+
+/* ---- reads --------------------------------------------------------------- */
+
+static tp_rc sq_timeline(tp_store *s, const char *customer, int64_t after_ts, int64_t after_seq,
+                         int after_is_response, int limit, tp_store_timeline_fn fn, void *arg, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st;
+        tp_rc rc = get_stmt(q, ST_TIMELINE, &st, err);
+        int src;
+
+        if (rc != TP_OK)
+                return rc;
+        bind_text(st, 1, customer);
+        sqlite3_bind_int64(st, 2, after_ts);
+        sqlite3_bind_int64(st, 3, after_seq);
+        sqlite3_bind_int(st, 4, after_is_response);
+        sqlite3_bind_int(st, 5, limit);
+        while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+                tp_timeline_row row = { 0 };
+
+                row.is_response = sqlite3_column_int(st, 0);
+                row.seq = sqlite3_column_int64(st, 1);
+                if (!row.is_response) {
+                        tp_event *e = &row.u.ev;
+                        e->id = col_text(st, 2);
+                        e->customer = customer;
+                        e->touchpoint = sqlite3_column_int64(st, 3);
+                        e->channel = col_text(st, 4);
+                        e->type = col_text(st, 5);
+                        e->ts = sqlite3_column_int64(st, 6);
+                        e->has_value = sqlite3_column_type(st, 7) != SQLITE_NULL;
+                        e->value = sqlite3_column_int64(st, 7);
+                        e->currency = col_text(st, 8);
+                        e->properties = col_text(st, 9);
+                } else {
+                        tp_response *r = &row.u.resp;
+                        tp_metric m = TP_METRIC_NPS;
+                        r->id = col_text(st, 2);
+                        r->customer = customer;
+                        r->touchpoint = sqlite3_column_int64(st, 3);
+                        r->channel = col_text(st, 4);
+                        (void) tp_metric_parse(col_text(st, 5), &m);
+                        r->metric = m;
+                        r->ts = sqlite3_column_int64(st, 6);
+                        r->score = sqlite3_column_int(st, 7);
+                        r->comment = col_text(st, 10);
+                        r->language = col_text(st, 11);
+                        r->event = col_text(st, 12);
+                }
+                if (fn(arg, &row))
+                        break;
+        }
+        sqlite3_reset(st);
+        return src == SQLITE_ROW || src == SQLITE_DONE ? TP_OK : sq_fail(q, src, err);
+}
+
+static tp_rc sq_event_scan(tp_store *s, int64_t after_seq, tp_store_event_fn fn, void *arg, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st;
+        tp_rc rc = get_stmt(q, ST_EVENT_SCAN, &st, err);
+        int src;
+
+        if (rc != TP_OK)
+                return rc;
+        sqlite3_bind_int64(st, 1, after_seq);
+        while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+                tp_event e = {
+                        .id = col_text(st, 1),
+                        .customer = col_text(st, 2),
+                        .touchpoint = sqlite3_column_int64(st, 3),
+                        .channel = col_text(st, 4),
+                        .type = col_text(st, 5),
+                        .ts = sqlite3_column_int64(st, 6),
+                        .has_value = sqlite3_column_type(st, 7) != SQLITE_NULL,
+                        .value = sqlite3_column_int64(st, 7),
+                        .currency = col_text(st, 8),
+                        .properties = col_text(st, 9),
+                };
+                if (fn(arg, sqlite3_column_int64(st, 0), &e))
+                        break;
+        }
+        sqlite3_reset(st);
+        return src == SQLITE_ROW || src == SQLITE_DONE ? TP_OK : sq_fail(q, src, err);
+}
+
+static tp_rc sq_response_scan(tp_store *s, int64_t after_seq, tp_store_response_fn fn, void *arg, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st;
+        tp_rc rc = get_stmt(q, ST_RESPONSE_SCAN, &st, err);
+        int src;
+
+        if (rc != TP_OK)
+                return rc;
+        sqlite3_bind_int64(st, 1, after_seq);
+        while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+                tp_metric m = TP_METRIC_NPS;
+                tp_response r;
+
+                (void) tp_metric_parse(col_text(st, 5), &m);
+                r = (tp_response) {
+                        .id = col_text(st, 1),
+                        .customer = col_text(st, 2),
+                        .touchpoint = sqlite3_column_int64(st, 3),
+                        .channel = col_text(st, 4),
+                        .metric = m,
+                        .score = sqlite3_column_int(st, 6),
+                        .comment = col_text(st, 7),
+                        .language = col_text(st, 8),
+                        .ts = sqlite3_column_int64(st, 9),
+                        .event = col_text(st, 10),
+                };
+                if (fn(arg, sqlite3_column_int64(st, 0), &r))
+                        break;
+        }
+        sqlite3_reset(st);
+        return src == SQLITE_ROW || src == SQLITE_DONE ? TP_OK : sq_fail(q, src, err);
+}
+
+static tp_rc count_one(sqlite_store *q, int which, int64_t *ret_n, tp_err *err) {
+        sqlite3_stmt *st;
+        tp_rc rc = get_stmt(q, which, &st, err);
+        int src;
+
+        if (rc != TP_OK)
+                return rc;
+        src = sqlite3_step(st);
+        if (src != SQLITE_ROW) {
+                sqlite3_reset(st);
+                return sq_fail(q, src, err);
+        }
+        *ret_n = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        return TP_OK;
+}
+
+static tp_rc sq_counts(tp_store *s, int64_t *ret_events, int64_t *ret_responses, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        int64_t e = 0, r = 0;
+        tp_rc rc = count_one(q, ST_COUNT_EVENTS, &e, err);
+
+        if (rc == TP_OK)
+                rc = count_one(q, ST_COUNT_RESPONSES, &r, err);
+        if (rc != TP_OK)
+                return rc;
+        *ret_events = e;
+        *ret_responses = r;
+        return TP_OK;
+}
+
+static tp_rc sq_check(tp_store *s, int *ret_ok, char *msg, size_t msgsz, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st = NULL;
+        int src, ok = 1, n = 0;
+        size_t used = 0;
+
+        src = sqlite3_prepare_v2(q->db, "PRAGMA integrity_check", -1, &st, NULL);
+        if (src != SQLITE_OK)
+                return sq_fail(q, src, err);
+        if (msgsz)
+                msg[0] = '\0';
+        while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *line = col_text(st, 0);
+                if (strcmp(line, "ok") != 0)
+                        ok = 0;
+                if (msgsz && used + 2 < msgsz) {
+                        int w = snprintf(msg + used, msgsz - used, "%s%s", n ? "; " : "", line);
+                        if (w > 0)
+                                used += (size_t) w < msgsz - used ? (size_t) w : msgsz - used - 1;
+                }
+                n++;
+        }
+        sqlite3_finalize(st);
+        if (src != SQLITE_DONE)
+                return sq_fail(q, src, err);
+        *ret_ok = ok;
+        return TP_OK;
+}
+
+/* clang-format off */
+const tp_store_ops tp_store_sqlite_ops = {
+        .version           = TP_STORE_OPS_VERSION,
+        .scheme            = "sqlite",
+        .open              = sq_open,
+        .close             = sq_close,
+        .migrate           = sq_migrate,
+        .schema_version    = sq_schema_version,
+        .begin             = sq_begin,
+        .commit            = sq_commit,
+        .rollback          = sq_rollback,
+        .event_put         = sq_event_put,
+        .response_put      = sq_response_put,
+        .journey_put       = sq_journey_put,
+        .journey_list      = sq_journey_list,
+        .touchpoint_list   = sq_touchpoint_list,
+        .touchpoint_ensure = sq_touchpoint_ensure,
+        .key_put           = sq_key_put,
+        .key_get           = sq_key_get,
+        .key_list          = sq_key_list,
+        .key_revoke        = sq_key_revoke,
+        .meta_get          = sq_meta_get,
+        .meta_put          = sq_meta_put,
+        .timeline          = sq_timeline,
+        .event_scan        = sq_event_scan,
+        .response_scan     = sq_response_scan,
+        .counts            = sq_counts,
+        .check             = sq_check,
+};
+/* clang-format on */
