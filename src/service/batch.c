@@ -112,7 +112,7 @@ static tp_rc parse_ndjson(tp_batch *b, const char *body, size_t len, const tp_vc
                         tp_err le = je;
                         const char *rest = strncmp(je.msg, "line 1 ", 7) == 0 ? je.msg + 7 : je.msg;
                         char tmp[sizeof(le.msg)];
-                        (void) snprintf(tmp, sizeof(tmp), "line %zu %s", line, rest);
+                        (void) snprintf(tmp, sizeof(tmp), "line %zu %.200s", line, rest);
                         memcpy(le.msg, tmp, sizeof(le.msg));
                         le.code = rc == TP_BADJSON ? "invalid_json" : "too_deep";
                         if (reject(b, index, &le) != TP_OK)
