@@ -37,37 +37,47 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/templates.o
 TESTS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 TOOLS   := $(BUILD)/tools/tpgen $(BUILD)/tools/tploadgen $(BUILD)/tools/sqlite_ceiling
 
+# Quiet by default; `make V=1` shows the commands.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 all: $(BUILD)/touchpoint
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 # Built-in journey templates are embedded as C strings generated from the JSON
 # files (od is in coreutils, so no xxd is needed).
 RETAIL_VN := src/service/template_retail_vn.json
 $(BUILD)/gen/templates.c: $(RETAIL_VN) scripts/embed.sh
 	@mkdir -p $(@D)
-	sh scripts/embed.sh tp_template_retail_vn $(RETAIL_VN) > $@
+	$(Q)sh scripts/embed.sh tp_template_retail_vn $(RETAIL_VN) > $@
 
 $(BUILD)/gen/templates.o: $(BUILD)/gen/templates.c
-	$(CC) $(CSTD) $(OPT) -c $< -o $@
+	$(Q)$(CC) $(CSTD) $(OPT) -c $< -o $@
 
 $(BUILD)/libtp.a: $(LIB_OBJ)
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(BUILD)/touchpoint: $(BUILD)/src/cli/main.o $(BUILD)/libtp.a
-	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libtp.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) $^ $(shell $(PKG_CONFIG) --libs cmocka) $(LIBS) -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(shell $(PKG_CONFIG) --libs cmocka) $(LIBS) -o $@
 
 $(BUILD)/tests/unit/%.o: ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags cmocka)
 
 $(BUILD)/tools/%: tools/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(WARN) $(OPT) $< $(shell $(PKG_CONFIG) --cflags --libs sqlite3) -lm -pthread -o $@
+	@echo "  TOOL    $@"
+	$(Q)$(CC) $(CSTD) $(WARN) $(OPT) $< $(shell $(PKG_CONFIG) --cflags --libs sqlite3) -lm -pthread -o $@
 
 tools: $(TOOLS)
 

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "common/jsonx.h"
+#include "http/http.h"
 
 #include <sodium.h>
 
@@ -48,6 +49,13 @@ int main(int argc, char **argv) {
                 return tp_cli_journey(argc - 2, argv + 2);
         if (strcmp(cmd, "check") == 0)
                 return tp_cli_check(argc - 2, argv + 2);
+        if (strcmp(cmd, "routes") == 0) {
+                /* The served routes, one "METHOD PATTERN" a line: the OpenAPI test
+                 * compares them with docs/openapi.yaml. */
+                for (const tp_route *r = tp_api_routes; r->method; r++)
+                        printf("%s %s\n", r->method, r->pattern);
+                return 0;
+        }
         if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
                 puts("touchpoint 0.1.0");
                 return 0;

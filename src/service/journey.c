@@ -29,7 +29,7 @@ static tp_rc bad(tp_err *err, const char *path, const char *msg) {
 static tp_rc only_keys(json_t *o, const char *const *known, const char *path, tp_err *err) {
         const char *k;
         json_t *v;
-        char p[64];
+        char p[128];
 
         json_object_foreach(o, k, v) {
                 int ok = 0;
@@ -46,7 +46,7 @@ static tp_rc only_keys(json_t *o, const char *const *known, const char *path, tp
 /* "name" may be a string (both languages) or {"vi": ..., "en": ...}. */
 static tp_rc get_names(json_t *o, const char *path, const char **vi, const char **en, tp_err *err) {
         json_t *n = json_object_get(o, "name");
-        char p[64];
+        char p[128];
 
         (void) snprintf(p, sizeof(p), "%s.name", path);
         *vi = *en = NULL;
@@ -76,7 +76,7 @@ static tp_rc get_expected(json_t *tpo, const char *path, tp_touchpoint *t, tp_er
         static const double lo[] = { 1, -100, 1 }, hi[] = { 5, 100, 7 };
         double *dst[] = { &t->expected_csat, &t->expected_nps, &t->expected_ces };
         json_t *e = json_object_get(tpo, "expected");
-        char p[64];
+        char p[128];
         tp_rc rc;
 
         t->expected_csat = t->expected_nps = t->expected_ces = NAN;
@@ -127,7 +127,7 @@ static int check_owner(void *arg, const tp_touchpoint *t) {
 static tp_rc parse_touchpoint(json_t *tpo, const char *path, tp_touchpoint *t, tp_err *err) {
         static const char *const known[] = { "key", "name", "channel", "department", "expected", NULL };
         json_t *k, *ch, *dep;
-        char p[64];
+        char p[128];
         tp_rc rc;
 
         if (!json_is_object(tpo))

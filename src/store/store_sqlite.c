@@ -349,7 +349,7 @@ void tp_store_set_commit_delay_us(tp_store *s, long us) {
 
 static tp_rc sq_begin(tp_store *s, tp_err *err) {
         sqlite_store *q = (sqlite_store *) s;
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         tp_rc rc = get_stmt(q, ST_BEGIN, &st, err);
 
         return rc != TP_OK ? rc : step_done(q, st, err);
@@ -357,7 +357,7 @@ static tp_rc sq_begin(tp_store *s, tp_err *err) {
 
 static tp_rc sq_commit(tp_store *s, tp_err *err) {
         sqlite_store *q = (sqlite_store *) s;
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         tp_rc rc;
 
         if (q->commit_delay_us > 0)
@@ -377,7 +377,7 @@ static void sq_rollback(tp_store *s) {
 
 static tp_rc sq_event_put(tp_store *s, const tp_event *ev, int *ret_dup, tp_err *err) {
         sqlite_store *q = (sqlite_store *) s;
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         tp_rc rc = get_stmt(q, ST_EVENT_PUT, &st, err);
 
         if (rc != TP_OK)
@@ -401,7 +401,7 @@ static tp_rc sq_event_put(tp_store *s, const tp_event *ev, int *ret_dup, tp_err 
 
 static tp_rc sq_response_put(tp_store *s, const tp_response *r, int *ret_dup, tp_err *err) {
         sqlite_store *q = (sqlite_store *) s;
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         tp_rc rc = get_stmt(q, ST_RESPONSE_PUT, &st, err);
 
         if (rc != TP_OK)
@@ -427,7 +427,7 @@ static tp_rc sq_response_put(tp_store *s, const tp_response *r, int *ret_dup, tp
 static tp_rc sq_journey_put(
         tp_store *s, const char *key, const char *doc, const tp_touchpoint *tps, int ntps, tp_err *err) {
         sqlite_store *q = (sqlite_store *) s;
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         tp_rc rc;
 
         rc = exec(q, "BEGIN IMMEDIATE", err);
@@ -477,7 +477,7 @@ out:
 
 static tp_rc sq_journey_list(tp_store *s, tp_store_journey_fn fn, void *arg, tp_err *err) {
         sqlite_store *q = (sqlite_store *) s;
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         tp_rc rc = get_stmt(q, ST_JOURNEY_LIST, &st, err);
         int src;
 
@@ -493,7 +493,7 @@ static tp_rc sq_journey_list(tp_store *s, tp_store_journey_fn fn, void *arg, tp_
 
 static tp_rc sq_touchpoint_list(tp_store *s, tp_store_touchpoint_fn fn, void *arg, tp_err *err) {
         sqlite_store *q = (sqlite_store *) s;
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         tp_rc rc = get_stmt(q, ST_TP_LIST, &st, err);
         int src;
 
@@ -525,7 +525,7 @@ static tp_rc sq_touchpoint_list(tp_store *s, tp_store_touchpoint_fn fn, void *ar
 
 static tp_rc sq_touchpoint_ensure(tp_store *s, const char *key, int64_t *ret_id, tp_err *err) {
         sqlite_store *q = (sqlite_store *) s;
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         tp_rc rc = get_stmt(q, ST_TP_ENSURE, &st, err);
         int src;
 
@@ -552,7 +552,7 @@ static tp_rc sq_touchpoint_ensure(tp_store *s, const char *key, int64_t *ret_id,
 
 static tp_rc sq_key_put(tp_store *s, const tp_key_rec *k, tp_err *err) {
         sqlite_store *q = (sqlite_store *) s;
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         tp_rc rc = get_stmt(q, ST_KEY_PUT, &st, err);
 
         if (rc != TP_OK)
@@ -590,7 +590,7 @@ static tp_rc key_rows(sqlite_store *q, sqlite3_stmt *st, tp_store_key_fn fn, voi
 
 static tp_rc sq_key_get(tp_store *s, const char *prefix, tp_store_key_fn fn, void *arg, tp_err *err) {
         sqlite_store *q = (sqlite_store *) s;
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         tp_rc rc = get_stmt(q, ST_KEY_GET, &st, err);
         int n = 0;
 
@@ -605,7 +605,7 @@ static tp_rc sq_key_get(tp_store *s, const char *prefix, tp_store_key_fn fn, voi
 
 static tp_rc sq_key_list(tp_store *s, tp_store_key_fn fn, void *arg, tp_err *err) {
         sqlite_store *q = (sqlite_store *) s;
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         tp_rc rc = get_stmt(q, ST_KEY_LIST, &st, err);
         int n = 0;
 
@@ -614,7 +614,7 @@ static tp_rc sq_key_list(tp_store *s, tp_store_key_fn fn, void *arg, tp_err *err
 
 static tp_rc sq_key_revoke(tp_store *s, const char *prefix, int64_t when, tp_err *err) {
         sqlite_store *q = (sqlite_store *) s;
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         tp_rc rc = get_stmt(q, ST_KEY_REVOKE, &st, err);
 
         if (rc != TP_OK)
@@ -630,7 +630,7 @@ static tp_rc sq_key_revoke(tp_store *s, const char *prefix, int64_t when, tp_err
 static tp_rc sq_meta_get(
         tp_store *s, const char *name, void *buf, size_t bufsz, size_t *ret_len, tp_err *err) {
         sqlite_store *q = (sqlite_store *) s;
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         tp_rc rc = get_stmt(q, ST_META_GET, &st, err);
         int src;
         size_t n;
@@ -658,7 +658,7 @@ static tp_rc sq_meta_get(
 
 static tp_rc sq_meta_put(tp_store *s, const char *name, const void *val, size_t len, tp_err *err) {
         sqlite_store *q = (sqlite_store *) s;
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         tp_rc rc = get_stmt(q, ST_META_PUT, &st, err);
 
         if (rc != TP_OK)
@@ -673,7 +673,7 @@ static tp_rc sq_meta_put(tp_store *s, const char *name, const void *val, size_t 
 static tp_rc sq_timeline(tp_store *s, const char *customer, int64_t after_ts, int64_t after_seq,
                          int after_is_response, int limit, tp_store_timeline_fn fn, void *arg, tp_err *err) {
         sqlite_store *q = (sqlite_store *) s;
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         tp_rc rc = get_stmt(q, ST_TIMELINE, &st, err);
         int src;
 
@@ -725,7 +725,7 @@ static tp_rc sq_timeline(tp_store *s, const char *customer, int64_t after_ts, in
 
 static tp_rc sq_event_scan(tp_store *s, int64_t after_seq, tp_store_event_fn fn, void *arg, tp_err *err) {
         sqlite_store *q = (sqlite_store *) s;
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         tp_rc rc = get_stmt(q, ST_EVENT_SCAN, &st, err);
         int src;
 
@@ -754,7 +754,7 @@ static tp_rc sq_event_scan(tp_store *s, int64_t after_seq, tp_store_event_fn fn,
 
 static tp_rc sq_response_scan(tp_store *s, int64_t after_seq, tp_store_response_fn fn, void *arg, tp_err *err) {
         sqlite_store *q = (sqlite_store *) s;
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         tp_rc rc = get_stmt(q, ST_RESPONSE_SCAN, &st, err);
         int src;
 
@@ -786,7 +786,7 @@ static tp_rc sq_response_scan(tp_store *s, int64_t after_seq, tp_store_response_
 }
 
 static tp_rc count_one(sqlite_store *q, int which, int64_t *ret_n, tp_err *err) {
-        sqlite3_stmt *st;
+        sqlite3_stmt *st = NULL;
         tp_rc rc = get_stmt(q, which, &st, err);
         int src;
 
