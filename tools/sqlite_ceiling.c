@@ -137,9 +137,13 @@ static int run(const char *csv, const char *dbpath, const char *schema, const ch
 int main(int argc, char **argv) {
         char path[4096];
 
-        if (argc != 3) {
-                fprintf(stderr, "usage: sqlite_ceiling EVENTS.csv WORKDIR\n");
+        if (argc != 3 && argc != 4) {
+                fprintf(stderr, "usage: sqlite_ceiling EVENTS.csv WORKDIR [SCHEMA_SQL]\n");
                 return 2;
+        }
+        if (argc == 4) {
+                snprintf(path, sizeof(path), "%s/ceiling_custom.db", argv[2]);
+                return run(argv[1], path, argv[3], "custom") == 0 ? 0 : 1;
         }
         snprintf(path, sizeof(path), "%s/ceiling_bare.db", argv[2]);
         if (run(argv[1], path,

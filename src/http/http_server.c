@@ -34,6 +34,8 @@ static const unsigned counted_status[] = { 200, 201, 204, 400, 401, 403, 404, 40
                                            413, 415, 422, 429, 500, 503, 507, 0 };
 #define NSTATUS (sizeof(counted_status) / sizeof(counted_status[0]))
 #define MAX_ROUTES 32
+/* Bytes of a refused body read (and dropped) before the connection is cut. */
+#define DISCARD_MAX ((size_t) 1 << 20)
 
 struct tp_http {
         struct MHD_Daemon *d;
@@ -52,6 +54,7 @@ typedef struct reqstate {
         pthread_mutex_t mu;
         int suspended, done;
         tp_rc fail;        /* set when the body went over the limit */
+        size_t discarded;  /* body bytes dropped after fail was set */
 } reqstate;
 
 /* ---- replies ---------------------------------------------------------------- */
@@ -93,7 +96,9 @@ static void count(tp_http *h, int route_idx, unsigned status) {
         atomic_fetch_add(&h->counts[route_idx][i], 1);
 }
 
-static enum MHD_Result send_resp(struct MHD_Connection *conn, tp_resp *resp, int retry_after, int close_conn) {
+/* allow: the Allow header of a 405 (the methods the path has), else NULL. */
+static enum MHD_Result send_resp(struct MHD_Connection *conn, tp_resp *resp, int retry_after, int close_conn,
+                                 const char *allow) {
         struct MHD_Response *r;
         enum MHD_Result ret;
         char ra[16];
@@ -114,8 +119,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, tp_resp *resp, int
                 (void) snprintf(ra, sizeof(ra), "%d", retry_after);
                 MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
         }
-        if (resp->status == 405)
-                MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, POST, PUT");
+        if (resp->status == 405 && allow)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
         if (close_conn)
                 MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
         if (resp->status == 401)
@@ -127,7 +132,7 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, tp_resp *resp, int
 
 /* The common error body; user text reaches it only through jansson's escaping. */
 static enum MHD_Result send_error(tp_http *h, struct MHD_Connection *conn, int route_idx, const tp_err *err,
-                                  int retry_after, int close_conn) {
+                                  int retry_after, int close_conn, const char *allow) {
         tp_resp resp = { 0 };
         unsigned status = tp_rc_http_status(err->rc);
         json_t *j = json_pack("{s:{s:s, s:s, s:s}}", "error", "code", tp_err_code(err), "message",
@@ -138,7 +143,7 @@ static enum MHD_Result send_error(tp_http *h, struct MHD_Connection *conn, int r
         if (err->rc == TP_BUSY || err->rc == TP_BACKEND || err->rc == TP_FULL || err->rc == TP_RATELIMIT)
                 retry_after = retry_after > 0 ? retry_after : 1;
         count(h, route_idx, status);
-        return send_resp(conn, &resp, retry_after, close_conn);
+        return send_resp(conn, &resp, retry_after, close_conn, allow);
 }
 
 /* ---- the request guard -------------------------------------------------------- */
@@ -286,9 +291,14 @@ no:
         return 0;
 }
 
-/* Find the route: *ret_idx is its index, or -1 (404), or -2 (path known, method not: 405). */
-static const tp_route *route_find(tp_http *h, const char *method, const char *path, tp_req *req, int *ret_idx) {
+/* Find the route: *ret_idx is its index, or -1 (404), or -2 (path known, method
+ * not: 405, and allow lists the path's methods for the Allow header). */
+static const tp_route *route_find(tp_http *h, const char *method, const char *path, tp_req *req, int *ret_idx,
+                                  char *allow, size_t allow_sz) {
         int path_known = 0;
+        size_t used = 0;
+
+        allow[0] = '\0';
 
         for (int i = 0; i < h->nroutes; i++) {
                 const tp_route *r = &tp_api_routes[i];
@@ -301,6 +311,9 @@ static const tp_route *route_find(tp_http *h, const char *method, const char *pa
                         return r;
                 }
                 path_known = 1;
+                if (used < allow_sz)
+                        used += (size_t) snprintf(allow + used, allow_sz - used, "%s%s%s", used ? ", " : "",
+                                                  r->method, strcmp(r->method, "GET") == 0 ? ", HEAD" : "");
                 for (int k = 0; k < req->nparams; k++) {
                         tp_free((void *) req->params[k]);
                         req->params[k] = NULL;
@@ -381,12 +394,17 @@ static void req_free(reqstate *rs) {
 /* Runs on the writer thread after the job's commit. */
 static void job_done(tp_ingest_job *job, void *arg) {
         reqstate *rs = arg;
+        struct MHD_Connection *conn = rs->req.conn;
 
         (void) job;
+        /* Taking mu waits for the dispatcher to finish suspending.  Resume must be
+         * the last touch: once resumed, a worker may answer and free rs at once.
+         * Until then rs and conn stay valid, since a suspended connection is
+         * neither timed out nor completed. */
         pthread_mutex_lock(&rs->mu);
         rs->done = 1;
-        MHD_resume_connection((struct MHD_Connection *) rs->req.conn);
         pthread_mutex_unlock(&rs->mu);
+        MHD_resume_connection(conn);
 }
 
 static enum MHD_Result first_call(tp_http *h, struct MHD_Connection *conn, const char *url, const char *method,
@@ -397,19 +415,20 @@ static enum MHD_Result first_call(tp_http *h, struct MHD_Connection *conn, const
         const char *cl;
         reqstate *rs;
         int idx = -1, ndjson = 0;
+        char allow[64];
         tp_rc rc;
 
         if (guard(conn, url, &err) != 0) {
                 atomic_fetch_add(&h->guard_rejects, 1);
-                return send_error(h, conn, MAX_ROUTES, &err, 0, 1);
+                return send_error(h, conn, MAX_ROUTES, &err, 0, 1, NULL);
         }
-        r = route_find(h, method, url, &probe, &idx);
+        r = route_find(h, method, url, &probe, &idx, allow, sizeof(allow));
         if (!r) {
                 if (idx == -2)
                         tp_err_setc(&err, TP_METHOD, NULL, "", "method %s is not allowed on %s", method, url);
                 else
                         tp_err_setc(&err, TP_NOTFOUND, NULL, "", "no such route: %s %s", method, url);
-                return send_error(h, conn, MAX_ROUTES, &err, 0, 1);
+                return send_error(h, conn, MAX_ROUTES, &err, 0, 1, idx == -2 ? allow : NULL);
         }
         if ((rc = authorise(h, conn, r, &err)) != TP_OK)
                 goto fail;
@@ -444,7 +463,7 @@ static enum MHD_Result first_call(tp_http *h, struct MHD_Connection *conn, const
 fail:
         for (int i = 0; i < TP_MAX_PARAMS; i++)
                 tp_free((void *) probe.params[i]);
-        return send_error(h, conn, idx, &err, 0, 1);
+        return send_error(h, conn, idx, &err, 0, 1, NULL);
 }
 
 static enum MHD_Result finish_reply(reqstate *rs, struct MHD_Connection *conn, tp_rc rc, tp_resp *resp) {
@@ -454,10 +473,10 @@ static enum MHD_Result finish_reply(reqstate *rs, struct MHD_Connection *conn, t
                 tp_free(resp->body);
                 if (!rs->req.err.rc)
                         rs->req.err.rc = rc;
-                return send_error(h, conn, rs->route_idx, &rs->req.err, rs->req.retry_after, 0);
+                return send_error(h, conn, rs->route_idx, &rs->req.err, rs->req.retry_after, 0, NULL);
         }
         count(h, rs->route_idx, resp->status);
-        return send_resp(conn, resp, rs->req.retry_after, 0);
+        return send_resp(conn, resp, rs->req.retry_after, 0, NULL);
 }
 
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -476,19 +495,24 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
                         rs->fail = tp_err_setc(&rs->req.err, TP_INVALID, "unexpected_body", "body",
                                                "this route takes no request body");
                 if (rs->fail == TP_OK &&
-                    tp_buf_append(&rs->req.body, upload_data, *upload_data_size) != TP_OK) {
+                    tp_buf_append(&rs->req.body, upload_data, *upload_data_size) != TP_OK)
                         rs->fail = tp_err_setc(&rs->req.err, TP_TOOBIG, "too_large", "body",
                                                "body exceeds the limit of %zu bytes", rs->req.body.max);
-                        *upload_data_size = 0;
-                        /* Answer now and close: reading the rest would let a client
-                         * stream without end. */
-                        return send_error(h, conn, rs->route_idx, &rs->req.err, 0, 1);
+                /* libmicrohttpd 0.9.75 cannot queue a reply while the body is
+                 * still arriving (MHD_queue_response fails and the connection is
+                 * dropped without an answer), so a refused body is read and
+                 * discarded, and answered with 413/400 + close at its end.  A
+                 * client that streams on past DISCARD_MAX is cut off unanswered. */
+                if (rs->fail != TP_OK) {
+                        rs->discarded += *upload_data_size;
+                        if (rs->discarded > DISCARD_MAX)
+                                return MHD_NO;
                 }
                 *upload_data_size = 0;
                 return MHD_YES;
         }
         if (rs->fail != TP_OK)
-                return send_error(h, conn, rs->route_idx, &rs->req.err, 0, 1);
+                return send_error(h, conn, rs->route_idx, &rs->req.err, 0, 1, NULL);
         if (rs->done) {
                 rc = rs->route->finish(&rs->req, &resp);
                 return finish_reply(rs, conn, rc, &resp);
@@ -556,7 +580,7 @@ tp_rc tp_http_start(tp_ctx *ctx, const char *host, unsigned port, tp_http **ret,
                 (unsigned int) ctx->cfg->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned int) ctx->cfg->conn_limit,
                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) ctx->cfg->per_ip_limit,
                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) ctx->cfg->conn_timeout,
-                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 64 * 1024, MHD_OPTION_STRICT_FOR_CLIENT, (int) 1,
+                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 32 * 1024, MHD_OPTION_STRICT_FOR_CLIENT, (int) 1,
                 MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, h,
                 MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int) 1024, MHD_OPTION_END);
         if (!h->d) {
@@ -593,7 +617,7 @@ tp_rc tp_http_metrics(tp_http *h, tp_buf *buf) {
                 int ri = i == h->nroutes ? MAX_ROUTES : i;
                 for (size_t s = 0; rc == TP_OK && s < NSTATUS; s++) {
                         unsigned long v = atomic_load(&h->counts[ri][s]);
-                        char status[8];
+                        char status[16];
                         if (!v)
                                 continue;
                         if (counted_status[s])
