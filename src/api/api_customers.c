@@ -106,10 +106,8 @@ tp_rc api_customer_timeline(tp_req *req, tp_resp *resp) {
         c.items = json_array();
         if (!c.items)
                 return tp_err_set(&req->err, TP_NOMEM, "out of memory");
-        pthread_mutex_lock(&req->ctx->store_lock);
-        rc = tp_store_timeline(req->ctx->store, customer, after_ts, after_seq, after_kind, (int) limit, add_row, &c,
-                               &req->err);
-        pthread_mutex_unlock(&req->ctx->store_lock);
+        rc = tp_custidx_timeline(req->ctx->cust, customer, after_ts, after_kind, after_seq, (int) limit, add_row, &c,
+                                 NULL, &req->err);
         if (rc == TP_OK && c.oom)
                 rc = tp_err_set(&req->err, TP_NOMEM, "out of memory");
         if (rc != TP_OK) {

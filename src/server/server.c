@@ -6,12 +6,52 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/jsonx.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "http/http.h"
 #include "server/server.h"
+
+/* The tailer keeps the customer index current with rows committed by any
+ * process, so timelines stay quick to answer. */
+typedef struct tailer {
+        tp_custidx *ci;
+        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        int stop;
+} tailer;
+
+static void *tail_main(void *arg) {
+        tailer *t = arg;
+        struct timespec ts;
+        tp_err err = { 0 };
+
+        pthread_mutex_lock(&t->lock);
+        while (!t->stop) {
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += 1;
+                pthread_cond_timedwait(&t->cond, &t->lock, &ts);
+                if (t->stop)
+                        break;
+                pthread_mutex_unlock(&t->lock);
+                if (tp_custidx_catch_up(t->ci, &err) != TP_OK)
+                        tp_log_warn("customer index: %s", err.msg);
+                pthread_mutex_lock(&t->lock);
+        }
+        pthread_mutex_unlock(&t->lock);
+        return NULL;
+}
+
+static void tailer_stop(tailer *t) {
+        pthread_mutex_lock(&t->lock);
+        t->stop = 1;
+        pthread_cond_signal(&t->cond);
+        pthread_mutex_unlock(&t->lock);
+        pthread_join(t->thread, NULL);
+}
 
 /* Split "HOST:PORT"; 0 on success. */
 static int split_listen(const char *listen, char *host, size_t hostsz, unsigned *port) {
@@ -34,7 +74,10 @@ static int split_listen(const char *listen, char *host, size_t hostsz, unsigned 
 
 int tp_server_run(const tp_config *cfg) {
         tp_ctx ctx = { .cfg = cfg };
-        tp_store *wstore = NULL;
+        tp_store *wstore = NULL, *cstore = NULL;
+        tailer tail = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+        int tail_started = 0;
+        uint64_t ncust = 0, nrows = 0;
         tp_http *http = NULL;
         tp_err err = { 0 };
         sigset_t set;
@@ -77,6 +120,18 @@ int tp_server_run(const tp_config *cfg) {
                 tp_log_error("cannot start: %s", err.msg);
                 goto out;
         }
+        if (tp_store_open(cfg->db_url, TP_STORE_READONLY, &cstore, &err) != TP_OK ||
+            tp_custidx_new(cstore, &ctx.cust, &err) != TP_OK || tp_custidx_catch_up(ctx.cust, &err) != TP_OK) {
+                tp_log_error("cannot build the customer index: %s", err.msg);
+                goto out;
+        }
+        tp_custidx_size(ctx.cust, &ncust, &nrows);
+        tail.ci = ctx.cust;
+        if (pthread_create(&tail.thread, NULL, tail_main, &tail) != 0) {
+                tp_log_error("cannot start the customer index tailer");
+                goto out;
+        }
+        tail_started = 1;
         if (tp_http_start(&ctx, host, port, &http, &bound, &err) != TP_OK) {
                 tp_log_error("%s", err.msg);
                 goto out;
@@ -84,7 +139,8 @@ int tp_server_run(const tp_config *cfg) {
         /* The ready line: tests and operators wait for it. */
         printf("listening on http://%s:%u\n", host, bound);
         fflush(stdout);
-        tp_log_info("serving %s with %d touchpoints", cfg->db_url, tp_catalog_count(ctx.cat));
+        tp_log_info("serving %s with %d touchpoints, %llu customers, %llu indexed rows", cfg->db_url,
+                    tp_catalog_count(ctx.cat), (unsigned long long) ncust, (unsigned long long) nrows);
 
         if (sigwait(&set, &sig) == 0)
                 tp_log_info("signal %d: finishing requests in flight", sig);
@@ -96,6 +152,10 @@ int tp_server_run(const tp_config *cfg) {
         code = 0;
 out:
         tp_http_stop(http);
+        if (tail_started)
+                tailer_stop(&tail);
+        tp_custidx_free(ctx.cust);
+        tp_store_close(cstore);
         tp_ingest_free(ctx.ingest);
         tp_keys_free(ctx.keys);
         tp_catalog_free(ctx.cat);

@@ -12,6 +12,7 @@
 
 #include "service/catalog.h"
 #include "service/config.h"
+#include "service/custidx.h"
 #include "service/ingest.h"
 #include "service/keys.h"
 #include "store/store.h"
@@ -23,6 +24,7 @@ typedef struct tp_ctx {
         tp_catalog *cat;
         tp_keys *keys;
         tp_ingest *ingest;
+        tp_custidx *cust;          /* customer timelines */
         int64_t started;           /* Unix seconds */
 } tp_ctx;
 

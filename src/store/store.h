@@ -86,10 +86,10 @@ struct tp_store_ops {
                           tp_err *err);
         tp_rc (*meta_put)(tp_store *s, const char *name, const void *val, size_t len, tp_err *err);
 
-        /* A customer's events and responses in time order, from position
-         * (after_ts, after_seq, after_is_response) exclusive; at most limit rows. */
-        tp_rc (*timeline)(tp_store *s, const char *customer, int64_t after_ts, int64_t after_seq,
-                          int after_is_response, int limit, tp_store_timeline_fn fn, void *arg,
+        /* Point reads: the rows named by keys[i] = seq << 1 | is_response, in the
+         * order given; a key with no row is skipped.  The server's customer index
+         * (service/custidx) finds the keys of a customer's timeline. */
+        tp_rc (*rows_get)(tp_store *s, const int64_t *keys, size_t n, tp_store_timeline_fn fn, void *arg,
                           tp_err *err);
 
         /* Rows in sequence order after after_seq: rebuilds the engine at start-up. */
@@ -182,10 +182,9 @@ static inline tp_rc tp_store_meta_get(
 static inline tp_rc tp_store_meta_put(tp_store *s, const char *name, const void *val, size_t len, tp_err *err) {
         return s->ops->meta_put(s, name, val, len, err);
 }
-static inline tp_rc tp_store_timeline(
-        tp_store *s, const char *customer, int64_t after_ts, int64_t after_seq, int after_is_response,
-        int limit, tp_store_timeline_fn fn, void *arg, tp_err *err) {
-        return s->ops->timeline(s, customer, after_ts, after_seq, after_is_response, limit, fn, arg, err);
+static inline tp_rc tp_store_rows_get(
+        tp_store *s, const int64_t *keys, size_t n, tp_store_timeline_fn fn, void *arg, tp_err *err) {
+        return s->ops->rows_get(s, keys, n, fn, arg, err);
 }
 static inline tp_rc tp_store_event_scan(
         tp_store *s, int64_t after_seq, tp_store_event_fn fn, void *arg, tp_err *err) {
