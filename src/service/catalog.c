@@ -16,7 +16,37 @@ struct tp_catalog {
         pthread_rwlock_t lock;
         entry *v;
         int n, cap;
+        int *slots;      /* open addressing over v: index + 1, 0 = empty */
+        unsigned nslots; /* power of two, at least 2n */
 };
+
+static unsigned key_hash(const char *s) {
+        unsigned h = 2166136261u;
+
+        while (*s)
+                h = (h ^ (unsigned char) *s++) * 16777619u;
+        return h;
+}
+
+/* Build the lookup table for v[0..n); NULL on OOM. */
+static int *build_slots(const entry *v, int n, unsigned *ret_nslots) {
+        unsigned ns = 16;
+        int *slots;
+
+        while (ns < (unsigned) n * 2)
+                ns *= 2;
+        slots = tp_calloc(ns, sizeof(*slots));
+        if (!slots)
+                return NULL;
+        for (int i = 0; i < n; i++) {
+                unsigned h = key_hash(v[i].tp.key) & (ns - 1);
+                while (slots[h])
+                        h = (h + 1) & (ns - 1);
+                slots[h] = i + 1;
+        }
+        *ret_nslots = ns;
+        return slots;
+}
 
 static const char *const channels[] = { "web", "mobile_app", "email", "phone", "store", "social",
                                         "chat", "sms", "kiosk", "pos", "marketplace", "ads", "other" };
@@ -68,6 +98,7 @@ void tp_catalog_free(tp_catalog *cat) {
         if (!cat)
                 return;
         entries_free(cat->v, cat->n);
+        tp_free(cat->slots);
         pthread_rwlock_destroy(&cat->lock);
         tp_free(cat);
 }
@@ -119,8 +150,12 @@ static int load_one(void *arg, const tp_touchpoint *t) {
 tp_rc tp_catalog_load(tp_catalog *cat, tp_store *store, tp_err *err) {
         load_ctx c = { 0 };
         tp_rc rc = tp_store_touchpoint_list(store, load_one, &c, err);
+        unsigned nslots = 0;
+        int *slots = NULL;
 
-        if (rc == TP_OK && c.oom)
+        if (rc == TP_OK && !c.oom)
+                slots = build_slots(c.v, c.n, &nslots);
+        if (rc == TP_OK && (c.oom || !slots))
                 rc = tp_err_set(err, TP_NOMEM, "out of memory loading the touchpoint catalogue");
         if (rc != TP_OK) {
                 entries_free(c.v, c.n);
@@ -128,26 +163,32 @@ tp_rc tp_catalog_load(tp_catalog *cat, tp_store *store, tp_err *err) {
         }
         pthread_rwlock_wrlock(&cat->lock);
         entries_free(cat->v, cat->n);
+        tp_free(cat->slots);
         cat->v = c.v;
         cat->n = c.n;
         cat->cap = c.cap;
+        cat->slots = slots;
+        cat->nslots = nslots;
         pthread_rwlock_unlock(&cat->lock);
         return TP_OK;
 }
 
-/* A linear scan: catalogues hold tens to a few hundred touchpoints, where a
- * scan over short keys beats hashing; revisit past a thousand. */
 tp_rc tp_catalog_find(tp_catalog *cat, const char *key, int64_t *ret_id, const char **ret_channel) {
         tp_rc rc = TP_NOTFOUND;
 
         pthread_rwlock_rdlock(&cat->lock);
-        for (int i = 0; i < cat->n; i++) {
-                if (strcmp(cat->v[i].tp.key, key) == 0) {
-                        *ret_id = cat->v[i].tp.id;
-                        if (ret_channel)
-                                *ret_channel = cat->v[i].tp.channel;
-                        rc = TP_OK;
-                        break;
+        if (cat->nslots) {
+                unsigned h = key_hash(key) & (cat->nslots - 1);
+                while (cat->slots[h]) {
+                        const tp_touchpoint *t = &cat->v[cat->slots[h] - 1].tp;
+                        if (strcmp(t->key, key) == 0) {
+                                *ret_id = t->id;
+                                if (ret_channel)
+                                        *ret_channel = t->channel;
+                                rc = TP_OK;
+                                break;
+                        }
+                        h = (h + 1) & (cat->nslots - 1);
                 }
         }
         pthread_rwlock_unlock(&cat->lock);

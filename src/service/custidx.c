@@ -147,29 +147,24 @@ void tp_custidx_free(tp_custidx *ci) {
         tp_free(ci);
 }
 
-static int add_event(void *arg, int64_t seq, const tp_event *e) {
-        tp_custidx *ci = arg;
+typedef struct scan_ctx {
+        tp_custidx *ci;
+        int responses;
+} scan_ctx;
+
+static int add_row_key(void *arg, int64_t seq, const char *customer, int64_t ts) {
+        scan_ctx *sc = arg;
+        tp_custidx *ci = sc->ci;
         cust_rec *c;
 
-        ci->last_event = seq;
-        if (!e->customer)
+        if (sc->responses)
+                ci->last_response = seq;
+        else
+                ci->last_event = seq;
+        if (!customer)
                 return 0;
-        if (seq > UINT32_MAX || !(c = find_or_add(ci, e->customer)) || push(&c->ev, e->ts, seq) != 0) {
-                ci->oom = 1;
-                return 1;
-        }
-        ci->rows++;
-        return 0;
-}
-
-static int add_response(void *arg, int64_t seq, const tp_response *r) {
-        tp_custidx *ci = arg;
-        cust_rec *c;
-
-        ci->last_response = seq;
-        if (!r->customer)
-                return 0;
-        if (seq > UINT32_MAX || !(c = find_or_add(ci, r->customer)) || push(&c->rs, r->ts, seq) != 0) {
+        if (seq > UINT32_MAX || !(c = find_or_add(ci, customer)) ||
+            push(sc->responses ? &c->rs : &c->ev, ts, seq) != 0) {
                 ci->oom = 1;
                 return 1;
         }
@@ -184,9 +179,12 @@ tp_rc tp_custidx_catch_up(tp_custidx *ci, tp_err *err) {
         /* The write lock is held across the scan: readers wait for a consistent
          * index rather than see half of a catch-up. */
         pthread_rwlock_wrlock(&ci->lock);
-        rc = tp_store_event_scan(ci->store, ci->last_event, add_event, ci, err);
-        if (rc == TP_OK && !ci->oom)
-                rc = tp_store_response_scan(ci->store, ci->last_response, add_response, ci, err);
+        {
+                scan_ctx ev = { ci, 0 }, rs = { ci, 1 };
+                rc = tp_store_ckey_scan(ci->store, 0, ci->last_event, add_row_key, &ev, err);
+                if (rc == TP_OK && !ci->oom)
+                        rc = tp_store_ckey_scan(ci->store, 1, ci->last_response, add_row_key, &rs, err);
+        }
         if (rc == TP_OK && ci->oom)
                 rc = tp_err_set(err, TP_NOMEM, "customer index: out of memory (or more than 2^32 rows)");
         ci->oom = 0;

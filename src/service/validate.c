@@ -200,7 +200,14 @@ static tp_rc get_int(json_t *o, const char *name, int required, int *ret_has, lo
 static tp_rc only_known(json_t *o, const char *const *known, tp_err *err) {
         const char *k;
         json_t *val;
+        size_t found = 0;
 
+        /* Hash lookups for the known names first; the member-by-member search
+         * below only runs for an item that does have an unknown field. */
+        for (const char *const *p = known; *p; p++)
+                found += json_object_get(o, *p) != NULL;
+        if (found == json_object_size(o))
+                return TP_OK;
         json_object_foreach(o, k, val) {
                 int ok = 0;
                 for (const char *const *p = known; *p; p++)
@@ -239,7 +246,8 @@ static tp_rc common_fields(json_t *o, const tp_vctx *v, const char **ret_id, con
         *ret_ts = v->now;
         if (time) {
                 if ((rc = tp_time_parse_rfc3339(time, "time", ret_ts, err)) != TP_OK) {
-                        err->code = "invalid_value";
+                        if (err)
+                                err->code = "invalid_value";
                         return rc;
                 }
                 if ((rc = tp_check_time(*ret_ts, v, err)) != TP_OK)

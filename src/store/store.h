@@ -31,6 +31,8 @@ typedef int (*tp_store_timeline_fn)(void *arg, const tp_timeline_row *row);
 typedef int (*tp_store_journey_fn)(void *arg, const char *key, const char *doc, int64_t updated);
 typedef int (*tp_store_event_fn)(void *arg, int64_t seq, const tp_event *ev);
 typedef int (*tp_store_response_fn)(void *arg, int64_t seq, const tp_response *r);
+/* Light scan row: sequence number, customer (NULL if anonymous), time. */
+typedef int (*tp_store_ckey_fn)(void *arg, int64_t seq, const char *customer, int64_t ts);
 
 /* Open flags. */
 #define TP_STORE_READONLY 0x1 /* no writes, no migration */
@@ -97,6 +99,10 @@ struct tp_store_ops {
         tp_rc (*response_scan)(tp_store *s, int64_t after_seq, tp_store_response_fn fn, void *arg,
                                tp_err *err);
 
+        /* Only (seq, customer, ts) of rows after after_seq, in sequence order, from
+         * events (responses = 0) or responses (1): feeds the customer index. */
+        tp_rc (*ckey_scan)(tp_store *s, int responses, int64_t after_seq, tp_store_ckey_fn fn, void *arg,
+                           tp_err *err);
         tp_rc (*counts)(tp_store *s, int64_t *ret_events, int64_t *ret_responses, tp_err *err);
         /* Full consistency check; *ret_ok is 1 when the store is sound, msg says why not. */
         tp_rc (*check)(tp_store *s, int *ret_ok, char *msg, size_t msgsz, tp_err *err);
@@ -193,6 +199,10 @@ static inline tp_rc tp_store_event_scan(
 static inline tp_rc tp_store_response_scan(
         tp_store *s, int64_t after_seq, tp_store_response_fn fn, void *arg, tp_err *err) {
         return s->ops->response_scan(s, after_seq, fn, arg, err);
+}
+static inline tp_rc tp_store_ckey_scan(
+        tp_store *s, int responses, int64_t after_seq, tp_store_ckey_fn fn, void *arg, tp_err *err) {
+        return s->ops->ckey_scan(s, responses, after_seq, fn, arg, err);
 }
 static inline tp_rc tp_store_counts(tp_store *s, int64_t *ret_events, int64_t *ret_responses, tp_err *err) {
         return s->ops->counts(s, ret_events, ret_responses, err);

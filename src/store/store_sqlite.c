@@ -43,6 +43,8 @@ enum {
         ST_RESPONSE_GET,
         ST_EVENT_SCAN,
         ST_RESPONSE_SCAN,
+        ST_CKEY_EVENTS,
+        ST_CKEY_RESPONSES,
         ST_COUNT_EVENTS,
         ST_COUNT_RESPONSES,
         _ST_MAX
@@ -89,6 +91,8 @@ static const char *const stmt_sql[_ST_MAX] = {
                           "FROM events WHERE seq > ?1 ORDER BY seq",
         [ST_RESPONSE_SCAN] = "SELECT seq, id, customer, touchpoint, channel, metric, score, comment, language, "
                              "ts, event FROM responses WHERE seq > ?1 ORDER BY seq",
+        [ST_CKEY_EVENTS] = "SELECT seq, customer, ts FROM events WHERE seq > ?1 ORDER BY seq",
+        [ST_CKEY_RESPONSES] = "SELECT seq, customer, ts FROM responses WHERE seq > ?1 ORDER BY seq",
         [ST_COUNT_EVENTS] = "SELECT count(*) FROM events",
         [ST_COUNT_RESPONSES] = "SELECT count(*) FROM responses",
 };
@@ -799,6 +803,24 @@ static tp_rc sq_response_scan(tp_store *s, int64_t after_seq, tp_store_response_
         return src == SQLITE_ROW || src == SQLITE_DONE ? TP_OK : sq_fail(q, src, err);
 }
 
+static tp_rc sq_ckey_scan(tp_store *s, int responses, int64_t after_seq, tp_store_ckey_fn fn, void *arg,
+                          tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st = NULL;
+        tp_rc rc = get_stmt(q, responses ? ST_CKEY_RESPONSES : ST_CKEY_EVENTS, &st, err);
+        int src;
+
+        if (rc != TP_OK)
+                return rc;
+        sqlite3_bind_int64(st, 1, after_seq);
+        while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+                if (fn(arg, sqlite3_column_int64(st, 0), col_text(st, 1), sqlite3_column_int64(st, 2)))
+                        break;
+        }
+        sqlite3_reset(st);
+        return src == SQLITE_ROW || src == SQLITE_DONE ? TP_OK : sq_fail(q, src, err);
+}
+
 static tp_rc count_one(sqlite_store *q, int which, int64_t *ret_n, tp_err *err) {
         sqlite3_stmt *st = NULL;
         tp_rc rc = get_stmt(q, which, &st, err);
@@ -885,6 +907,7 @@ const tp_store_ops tp_store_sqlite_ops = {
         .rows_get          = sq_rows_get,
         .event_scan        = sq_event_scan,
         .response_scan     = sq_response_scan,
+        .ckey_scan         = sq_ckey_scan,
         .counts            = sq_counts,
         .check             = sq_check,
 };
