@@ -96,7 +96,8 @@ demo: deps
 	@$(MAKE) --no-print-directory MODE=release all tools
 	@sh scripts/demo.sh build/release
 
-bench: deps
+bench:
+	@sh scripts/deps.sh bench
 	@$(MAKE) --no-print-directory MODE=release all tools
 	@sh bench/run.sh build/release
 

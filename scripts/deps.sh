@@ -1,9 +1,11 @@
 #!/bin/sh
-# deps.sh -- install the Debian 12 packages Touchpoint needs to build, test, demo
-# and benchmark, but only those missing, so it is quick when all are there.
+# deps.sh [bench] -- install the Debian 12 packages Touchpoint needs to build, test
+# and run the demo (and, with "bench", PostgreSQL for the COPY comparison), but
+# only those missing, so it is quick when all are there.
 set -eu
 pkgs="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
       libcsv-dev libcmocka-dev sqlite3 curl jq"
+[ "${1:-}" = bench ] && pkgs="$pkgs postgresql"
 missing=""
 for p in $pkgs; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
