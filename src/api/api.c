@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * api.c -- the route table.  docs/openapi.yaml describes the same routes; a test
- * (tests/e2e) checks that the two agree.
+ * api.c -- the route table.  docs/openapi.json describes the same routes; a test
+ * (tests/e2e/openapi.sh) checks that the two agree.
  */
 #include "api/api.h"
 

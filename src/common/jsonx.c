@@ -4,8 +4,21 @@
 #include "common/alloc.h"
 #include "common/jsonx.h"
 
+/* jansson reports many allocation failures inside its parser as syntax errors
+ * ("line -1 column -1", or "string or '}' expected"), so its error code cannot
+ * tell OOM apart; the allocator it is given records failures per thread instead. */
+static _Thread_local int json_alloc_failed;
+
+static void *json_alloc(size_t n) {
+        void *p = tp_malloc(n);
+
+        if (!p)
+                json_alloc_failed = 1;
+        return p;
+}
+
 void tp_json_global_init(void) {
-        json_set_alloc_funcs(tp_malloc, tp_free);
+        json_set_alloc_funcs(json_alloc, tp_free);
         json_object_seed(0);
 }
 
@@ -14,7 +27,8 @@ typedef struct frame {
         int depth;
 } frame;
 
-int tp_json_depth(const json_t *root) {
+/* -1 when out of memory. */
+static int depth_of(const json_t *root) {
         /* An explicit stack instead of recursion: a value can be as deep as
          * jansson's own parser limit (2048), and thread stacks are small. */
         frame *stack;
@@ -25,7 +39,7 @@ int tp_json_depth(const json_t *root) {
                 return 0;
         stack = tp_malloc(cap * sizeof(*stack));
         if (!stack)
-                return 1 << 20; /* cannot tell: report "too deep" rather than pass */
+                return -1;
         stack[n++] = (frame) { root, 1 };
         while (n > 0) {
                 frame f = stack[--n];
@@ -48,7 +62,7 @@ int tp_json_depth(const json_t *root) {
                         p = tp_realloc(stack, cap * sizeof(*stack));
                         if (!p) {
                                 tp_free(stack);
-                                return 1 << 20;
+                                return -1;
                         }
                         stack = p;
                 }
@@ -64,21 +78,34 @@ int tp_json_depth(const json_t *root) {
         return deepest;
 }
 
+int tp_json_depth(const json_t *root) {
+        int d = depth_of(root);
+
+        return d < 0 ? 1 << 20 : d; /* cannot tell: report "too deep" rather than pass */
+}
+
 tp_rc tp_json_parse(const char *buf, size_t len, int max_depth, json_t **ret_json, tp_err *err) {
         json_error_t je;
         json_t *v;
+        int depth;
 
         if (len == 0)
                 return tp_err_setf(err, TP_BADJSON, "body", "empty body: expected JSON");
         /* JSON_ALLOW_NUL stays off: "\u0000" is rejected, as is a raw NUL byte. */
+        json_alloc_failed = 0;
         v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
         if (!v) {
-                if (json_error_code(&je) == json_error_out_of_memory)
+                if (json_alloc_failed || json_error_code(&je) == json_error_out_of_memory)
                         return tp_err_set(err, TP_NOMEM, "out of memory while parsing JSON");
                 return tp_err_setf(
                         err, TP_BADJSON, "body", "line %d column %d: %s", je.line, je.column, je.text);
         }
-        if (max_depth > 0 && tp_json_depth(v) > max_depth) {
+        depth = max_depth > 0 ? depth_of(v) : 0;
+        if (depth < 0) {
+                json_decref(v);
+                return tp_err_set(err, TP_NOMEM, "out of memory while parsing JSON");
+        }
+        if (max_depth > 0 && depth > max_depth) {
                 json_decref(v);
                 return tp_err_setf(
                         err, TP_INVALID, "body", "JSON nesting deeper than the limit of %d levels", max_depth);

@@ -110,9 +110,11 @@ static tp_rc parse_ndjson(tp_batch *b, const char *body, size_t len, const tp_vc
                         /* Name the NDJSON line, not the line inside it (always 1):
                          * "line 1 column 3: ..." becomes "line 7 column 3: ...". */
                         tp_err le = je;
-                        const char *rest = strncmp(je.msg, "line 1 ", 7) == 0 ? je.msg + 7 : je.msg;
+                        int at_pos = strncmp(je.msg, "line 1 ", 7) == 0;
                         char tmp[sizeof(le.msg)];
-                        (void) snprintf(tmp, sizeof(tmp), "line %zu %.200s", line, rest);
+                        /* Messages without a position (the nesting limit) get a colon. */
+                        (void) snprintf(tmp, sizeof(tmp), "line %zu%s%.200s", line, at_pos ? " " : ": ",
+                                        at_pos ? je.msg + 7 : je.msg);
                         memcpy(le.msg, tmp, sizeof(le.msg));
                         le.code = rc == TP_BADJSON ? "invalid_json" : "too_deep";
                         if (reject(b, index, &le) != TP_OK)

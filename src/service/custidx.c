@@ -157,18 +157,18 @@ static int add_row_key(void *arg, int64_t seq, const char *customer, int64_t ts)
         tp_custidx *ci = sc->ci;
         cust_rec *c;
 
+        if (customer) {
+                if (seq > UINT32_MAX || !(c = find_or_add(ci, customer)) ||
+                    push(sc->responses ? &c->rs : &c->ev, ts, seq) != 0) {
+                        ci->oom = 1;
+                        return 1; /* not marked as read: the next catch-up retries this row */
+                }
+                ci->rows++;
+        }
         if (sc->responses)
                 ci->last_response = seq;
         else
                 ci->last_event = seq;
-        if (!customer)
-                return 0;
-        if (seq > UINT32_MAX || !(c = find_or_add(ci, customer)) ||
-            push(sc->responses ? &c->rs : &c->ev, ts, seq) != 0) {
-                ci->oom = 1;
-                return 1;
-        }
-        ci->rows++;
         return 0;
 }
 
@@ -248,7 +248,8 @@ tp_rc tp_custidx_timeline(tp_custidx *ci, const char *customer, int64_t after_ts
         pthread_rwlock_unlock(&ci->lock);
         if (total && !keys)
                 return tp_err_set(err, TP_NOMEM, "out of memory");
-        qsort(keys, n, sizeof(*keys), cmp_tkey);
+        if (n > 1) /* keys is NULL when the customer has no rows: qsort must not see it */
+                qsort(keys, n, sizeof(*keys), cmp_tkey);
         if (n > (size_t) limit)
                 n = (size_t) limit;
         seqs = tp_malloc((n ? n : 1) * sizeof(*seqs));

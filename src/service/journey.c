@@ -48,7 +48,7 @@ static tp_rc get_names(json_t *o, const char *path, const char **vi, const char 
         json_t *n = json_object_get(o, "name");
         char p[128];
 
-        (void) snprintf(p, sizeof(p), "%s.name", path);
+        (void) snprintf(p, sizeof(p), "%s%sname", path, *path ? "." : "");
         *vi = *en = NULL;
         if (!n)
                 return TP_OK;
@@ -182,7 +182,7 @@ tp_rc tp_journey_apply(tp_store *s, json_t *doc, const char *path_key, int *ret_
         if (path_key && strcmp(key, path_key) != 0)
                 return tp_err_setc(err, TP_UNPROCESSABLE, "key_mismatch", "key",
                                    "the body's key '%s' differs from the URL's '%s'", key, path_key);
-        if ((rc = get_names(doc, "journey", &vi, &en, err)) != TP_OK)
+        if ((rc = get_names(doc, "", &vi, &en, err)) != TP_OK)
                 return rc;
         stages = json_object_get(doc, "stages");
         if (!json_is_array(stages) || json_array_size(stages) == 0 || json_array_size(stages) > 64)
