@@ -2,17 +2,21 @@
 /*
  * import.c -- the bulk importer behind `touchpoint import`.
  *
- * Sections: fields; the touchpoint cache; writing (transactions, rejects,
- * progress); CSV (header, libcsv callbacks, row checks, recovery after a broken
- * row); NDJSON (lines cut into chunks for tp_batch_parse); the entry point.
+ * Sections: fields; the touchpoint cache; writing (transactions); the CSV
+ * pipeline (batches, writer thread); the importer (rejects, progress); CSV (row
+ * checks, header, libcsv callbacks, recovery after a broken row); NDJSON (lines
+ * cut into chunks for tp_batch_parse); the entry point.
  *
- * The CSV path is the fast one (the benchmark loads 20M events), so per row it
- * builds no JSON, allocates nothing (cells are copied into one arena allocated
- * up front and the tp_event points into it), and looks touchpoints up in a small
- * hash of its own rather than through the catalogue's locked linear scan.  The
- * rules themselves are the shared checkers of validate.h, called in the same
- * order as tp_validate_event()/tp_validate_response(), so a row and the same item
- * sent to the API fail with the same field, code and message.
+ * The CSV path is the fast one (the benchmark loads 20M events).  Per row it
+ * builds no JSON and allocates nothing: cells are copied into a row arena
+ * allocated once, a good row moves into the arena of a batch, and touchpoints
+ * are looked up in a small hash of its own rather than under the catalogue's
+ * lock.  Parsing and checking run on the calling thread while a writer thread
+ * stores full batches, because SQLite's inserts are most of the work (measured:
+ * the writer is busy about 80% of the time, the parser about 20%).  The rules are
+ * the shared checkers of validate.h, called in the same order as
+ * tp_validate_event()/tp_validate_response(), so a row and the same item sent to
+ * the API fail with the same field, code and message.
  *
  * NDJSON lines are handed to tp_batch_parse() in chunks, which is literally the
  * API's code path; it is slower (jansson per line) and does not need to be fast.
@@ -21,6 +25,7 @@
  */
 #include <csv.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -203,6 +208,344 @@ static void cache_done(tp_cache *c) {
         memset(c, 0, sizeof(*c));
 }
 
+/* ---- writing ------------------------------------------------------------- */
+
+/* The store side of an import: transactions of txn_rows rows, the counts, and
+ * the touchpoints created on the way.  Used by one thread only: the writer
+ * thread for CSV, the one thread for NDJSON. */
+typedef struct writer {
+        tp_store *store;
+        size_t txn_rows;
+        int in_txn;
+        uint64_t pend_taken; /* rows in the open transaction */
+        uint64_t pend_dup;
+        uint64_t taken;      /* rows in committed transactions */
+        uint64_t dup;
+        tp_cache created;    /* touchpoints this import created: key -> id */
+        tp_err err;          /* why the last call failed */
+} writer;
+
+static tp_rc w_begin(writer *w) {
+        tp_rc rc;
+
+        if (w->in_txn)
+                return TP_OK;
+        rc = tp_store_begin(w->store, &w->err);
+        if (rc != TP_OK) {
+                tp_store_rollback(w->store);
+                return rc;
+        }
+        w->in_txn = 1;
+        return TP_OK;
+}
+
+static tp_rc w_commit(writer *w) {
+        tp_rc rc;
+
+        if (!w->in_txn)
+                return TP_OK;
+        w->in_txn = 0;
+        rc = tp_store_commit(w->store, &w->err);
+        if (rc != TP_OK) {
+                tp_store_rollback(w->store);
+                return rc;
+        }
+        w->taken += w->pend_taken;
+        w->dup += w->pend_dup;
+        w->pend_taken = w->pend_dup = 0;
+        return TP_OK;
+}
+
+static void w_rollback(writer *w) {
+        if (w->in_txn)
+                tp_store_rollback(w->store);
+        w->in_txn = 0;
+        w->pend_taken = w->pend_dup = 0;
+}
+
+/* Store one good row (exactly one of ev, rs is set). */
+static tp_rc w_put(writer *w, const tp_event *ev, const tp_response *rs) {
+        int dup = 0;
+        tp_rc rc = w_begin(w);
+
+        if (rc != TP_OK)
+                return rc;
+        rc = ev ? tp_store_event_put(w->store, ev, &dup, &w->err) : tp_store_response_put(w->store, rs, &dup, &w->err);
+        if (rc != TP_OK)
+                return rc;
+        if (dup)
+                w->pend_dup++;
+        else
+                w->pend_taken++;
+        if (w->pend_taken + w->pend_dup >= w->txn_rows)
+                return w_commit(w);
+        return TP_OK;
+}
+
+/* The id of a touchpoint to create (--create-touchpoints), created in the open
+ * transaction the first time. */
+static tp_rc w_touchpoint(writer *w, const char *key, int64_t *ret_id) {
+        uint32_t h = fnv1a(key);
+        tp_slot *s = cache_find(&w->created, key, h);
+        int64_t id = 0;
+        tp_rc rc;
+
+        if (s) {
+                *ret_id = s->id;
+                return TP_OK;
+        }
+        if ((rc = w_begin(w)) != TP_OK)
+                return rc;
+        if ((rc = tp_store_touchpoint_ensure(w->store, key, &id, &w->err)) != TP_OK)
+                return rc;
+        if (cache_put(&w->created, key, h, id, NULL) != TP_OK)
+                return tp_err_set(&w->err, TP_NOMEM, "out of memory");
+        *ret_id = id;
+        return TP_OK;
+}
+
+/* ---- the CSV pipeline ---------------------------------------------------- */
+
+/* CSV rows are parsed and checked on the calling thread and written by a writer
+ * thread, so parsing overlaps SQLite's work (which is most of the time).  Full
+ * batches go to the writer through a queue and come back empty: NBATCH batches
+ * bound the memory and the distance between the two threads.  The strings of a
+ * batch's rows live in its arena. */
+#define BATCH_ROWS 4096
+#define NBATCH 3
+
+typedef struct wbatch {
+        struct wbatch *next;
+        size_t n;
+        tp_event *ev;        /* BATCH_ROWS rows (kind EVENTS) */
+        tp_response *rs;     /* or BATCH_ROWS rows (kind RESPONSES) */
+        const char **newkey; /* per row: the touchpoint to create first, or NULL */
+        char *arena;
+        size_t used, cap;
+} wbatch;
+
+static void batch_free(wbatch *b) {
+        if (!b)
+                return;
+        tp_free(b->ev);
+        tp_free(b->rs);
+        tp_free(b->newkey);
+        tp_free(b->arena);
+        tp_free(b);
+}
+
+static wbatch *batch_new(tp_kind kind, size_t arena) {
+        wbatch *b = tp_calloc(1, sizeof(*b));
+
+        if (!b)
+                return NULL;
+        if (kind == TP_KIND_EVENTS)
+                b->ev = tp_malloc(BATCH_ROWS * sizeof(*b->ev));
+        else
+                b->rs = tp_malloc(BATCH_ROWS * sizeof(*b->rs));
+        b->newkey = tp_malloc(BATCH_ROWS * sizeof(*b->newkey));
+        b->arena = tp_malloc(arena);
+        b->cap = arena;
+        if ((kind == TP_KIND_EVENTS ? !b->ev : !b->rs) || !b->newkey || !b->arena) {
+                batch_free(b);
+                return NULL;
+        }
+        return b;
+}
+
+static tp_rc write_batch(writer *w, tp_kind kind, wbatch *b) {
+        tp_rc rc = TP_OK;
+
+        for (size_t i = 0; rc == TP_OK && i < b->n; i++) {
+                int64_t *tp = kind == TP_KIND_EVENTS ? &b->ev[i].touchpoint : &b->rs[i].touchpoint;
+                if (b->newkey[i] && (rc = w_touchpoint(w, b->newkey[i], tp)) != TP_OK)
+                        break;
+                rc = w_put(w, kind == TP_KIND_EVENTS ? &b->ev[i] : NULL, kind == TP_KIND_RESPONSES ? &b->rs[i] : NULL);
+        }
+        b->n = 0;
+        b->used = 0;
+        return rc;
+}
+
+typedef struct wpipe {
+        pthread_mutex_t mu;
+        pthread_cond_t cv;
+        pthread_t thread;
+        int threaded;        /* a writer thread runs; otherwise batches are written inline */
+        wbatch *queue;       /* full batches, oldest first */
+        wbatch *queue_tail;
+        wbatch *spare;       /* empty batches */
+        wbatch *cur;         /* the batch being filled (parser side) */
+        int done;            /* the parser has handed over everything */
+        int abort;           /* stop: the writer failed, or the parser did */
+        tp_rc wrc;           /* the writer's result; its detail in writer.err */
+        writer *w;
+        tp_kind kind;
+} wpipe;
+
+/* The writer thread's end: commit what is left, unless the import was aborted. */
+static void pipe_writer_finish(wpipe *p) {
+        int abort;
+        tp_rc rc = TP_OK;
+
+        pthread_mutex_lock(&p->mu);
+        abort = p->abort;
+        pthread_mutex_unlock(&p->mu);
+        if (abort)
+                w_rollback(p->w);
+        else
+                rc = w_commit(p->w);
+        if (rc != TP_OK) {
+                pthread_mutex_lock(&p->mu);
+                p->wrc = rc;
+                pthread_mutex_unlock(&p->mu);
+        }
+}
+
+static void *pipe_writer_main(void *arg) {
+        wpipe *p = arg;
+
+        for (;;) {
+                wbatch *b;
+                tp_rc rc;
+
+                pthread_mutex_lock(&p->mu);
+                while (!p->queue && !p->done && !p->abort)
+                        pthread_cond_wait(&p->cv, &p->mu);
+                b = p->abort ? NULL : p->queue;
+                if (b) {
+                        p->queue = b->next;
+                        if (!p->queue)
+                                p->queue_tail = NULL;
+                }
+                pthread_mutex_unlock(&p->mu);
+                if (!b)
+                        break;
+                rc = write_batch(p->w, p->kind, b);
+                pthread_mutex_lock(&p->mu);
+                b->next = p->spare;
+                p->spare = b;
+                if (rc != TP_OK) {
+                        p->wrc = rc;
+                        p->abort = 1;
+                }
+                pthread_cond_broadcast(&p->cv);
+                pthread_mutex_unlock(&p->mu);
+                if (rc != TP_OK)
+                        break;
+        }
+        pipe_writer_finish(p);
+        return NULL;
+}
+
+/* An empty batch for the parser, or NULL when the import is being aborted. */
+static wbatch *pipe_get(wpipe *p) {
+        wbatch *b;
+
+        pthread_mutex_lock(&p->mu);
+        while (!p->spare && !p->abort)
+                pthread_cond_wait(&p->cv, &p->mu);
+        b = p->abort ? NULL : p->spare;
+        if (b)
+                p->spare = b->next;
+        pthread_mutex_unlock(&p->mu);
+        if (b)
+                b->next = NULL;
+        return b;
+}
+
+/* Hand the current batch to the writer and take an empty one.  TP_OK, or the
+ * import is being aborted (the reason is the writer's). */
+static tp_rc pipe_submit(wpipe *p) {
+        wbatch *b = p->cur;
+        tp_rc rc;
+
+        p->cur = NULL;
+        if (!p->threaded) {
+                rc = write_batch(p->w, p->kind, b);
+                pthread_mutex_lock(&p->mu);
+                b->next = p->spare;
+                p->spare = b;
+                if (rc != TP_OK) {
+                        p->wrc = rc;
+                        p->abort = 1;
+                }
+                pthread_mutex_unlock(&p->mu);
+        } else {
+                pthread_mutex_lock(&p->mu);
+                if (p->queue_tail)
+                        p->queue_tail->next = b;
+                else
+                        p->queue = b;
+                p->queue_tail = b;
+                pthread_cond_broadcast(&p->cv);
+                pthread_mutex_unlock(&p->mu);
+        }
+        p->cur = pipe_get(p);
+        return p->cur ? TP_OK : TP_INTERNAL;
+}
+
+static tp_rc pipe_start(wpipe *p, writer *w, tp_kind kind, size_t arena, tp_err *err) {
+        memset(p, 0, sizeof(*p));
+        p->w = w;
+        p->kind = kind;
+        pthread_mutex_init(&p->mu, NULL);
+        pthread_cond_init(&p->cv, NULL);
+        for (int i = 0; i < NBATCH; i++) {
+                wbatch *b = batch_new(kind, arena);
+                if (!b) {
+                        while ((b = p->spare)) {
+                                p->spare = b->next;
+                                batch_free(b);
+                        }
+                        pthread_cond_destroy(&p->cv);
+                        pthread_mutex_destroy(&p->mu);
+                        return tp_err_set(err, TP_NOMEM, "out of memory");
+                }
+                b->next = p->spare;
+                p->spare = b;
+        }
+        p->cur = pipe_get(p);
+        /* Without a thread the import still works, only slower. */
+        p->threaded = pthread_create(&p->thread, NULL, pipe_writer_main, p) == 0;
+        return TP_OK;
+}
+
+/* Finish (ok: hand over the last batch and let the writer commit) or abort, wait
+ * for the writer, and free the batches.  Returns the writer's result. */
+static tp_rc pipe_stop(wpipe *p, int ok) {
+        wbatch *b;
+        tp_rc rc;
+
+        if (ok && p->cur && p->cur->n > 0)
+                (void) pipe_submit(p);
+        pthread_mutex_lock(&p->mu);
+        if (ok)
+                p->done = 1;
+        else
+                p->abort = 1;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        if (p->threaded)
+                pthread_join(p->thread, NULL);
+        else
+                pipe_writer_finish(p);
+        p->threaded = 0;
+        rc = p->wrc;
+        batch_free(p->cur);
+        while ((b = p->spare)) {
+                p->spare = b->next;
+                batch_free(b);
+        }
+        while ((b = p->queue)) {
+                p->queue = b->next;
+                batch_free(b);
+        }
+        pthread_cond_destroy(&p->cv);
+        pthread_mutex_destroy(&p->mu);
+        return rc;
+}
+
 /* ---- the importer -------------------------------------------------------- */
 
 /* One CSV row being read: its mapped cells, copied out of libcsv's buffer. */
@@ -225,17 +568,16 @@ typedef struct importer {
         tp_import_stats *st;
         tp_err *err;         /* the caller's: the one fatal error */
         tp_rc rc;            /* TP_OK until something fatal happened */
+        int writer_failed;   /* rc is the writer's: its detail is in w.err */
         tp_limits lim;
         tp_vctx v;
-        size_t txn_rows;
-        int in_txn;
-        uint64_t pend_taken; /* in the open transaction */
-        uint64_t pend_dup;
+        writer w;
         int64_t start_us, last_progress_us, progress_us;
-        tp_cache tps;
+        tp_cache tps;        /* touchpoints seen: key -> id (0: to be created) */
         char id_buf[28];
 
         /* CSV */
+        wpipe pipe;
         struct csv_parser csv;
         int csv_live;        /* csv needs csv_free() */
         int have_header;
@@ -250,6 +592,15 @@ typedef struct importer {
 static void fail(importer *m, tp_rc rc) {
         if (m->rc == TP_OK)
                 m->rc = rc;
+}
+
+/* A store call of the writer failed (on this thread): its detail becomes the error. */
+static tp_rc fail_writer(importer *m, tp_rc rc) {
+        if (m->rc == TP_OK) {
+                m->rc = rc;
+                m->writer_failed = 1;
+        }
+        return rc;
 }
 
 static void tick(importer *m) {
@@ -275,62 +626,11 @@ static void reject(importer *m, uint64_t line, const tp_err *why) {
         }
 }
 
-static tp_rc begin(importer *m) {
-        tp_rc rc;
-
-        if (m->in_txn)
-                return TP_OK;
-        rc = tp_store_begin(m->store, m->err);
-        if (rc != TP_OK) {
-                tp_store_rollback(m->store);
-                return rc;
-        }
-        m->in_txn = 1;
-        return TP_OK;
-}
-
-static tp_rc commit(importer *m) {
-        tp_rc rc;
-
-        if (!m->in_txn)
-                return TP_OK;
-        m->in_txn = 0;
-        rc = tp_store_commit(m->store, m->err);
-        if (rc != TP_OK) {
-                tp_store_rollback(m->store);
-                return rc;
-        }
-        m->st->taken += m->pend_taken;
-        m->st->duplicates += m->pend_dup;
-        m->st->committed += m->pend_taken + m->pend_dup;
-        m->pend_taken = m->pend_dup = 0;
-        return TP_OK;
-}
-
-/* Store one good row (exactly one of ev, rs is set). */
-static tp_rc put(importer *m, const tp_event *ev, const tp_response *rs) {
-        int dup = 0;
-        tp_rc rc = begin(m);
-
-        if (rc != TP_OK)
-                return rc;
-        rc = ev ? tp_store_event_put(m->store, ev, &dup, m->err) : tp_store_response_put(m->store, rs, &dup, m->err);
-        if (rc != TP_OK)
-                return rc;
-        if (dup)
-                m->pend_dup++;
-        else
-                m->pend_taken++;
-        if (m->pend_taken + m->pend_dup >= m->txn_rows)
-                return commit(m);
-        return TP_OK;
-}
-
 /* ---- CSV: row checks ----------------------------------------------------- */
 
 /* Resolve a touchpoint key through the cache.  *ret_new is set when the key is
- * unknown but may be created (--create-touchpoints): the caller creates it once
- * the whole row has passed. */
+ * unknown but may be created (--create-touchpoints): the writer creates it when
+ * it stores the row, so a rejected row creates nothing. */
 static tp_rc csv_touchpoint(importer *m, const char *key, int64_t *ret_id, const char **ret_channel, int *ret_new,
                             tp_err *e) {
         uint32_t h = fnv1a(key);
@@ -339,25 +639,17 @@ static tp_rc csv_touchpoint(importer *m, const char *key, int64_t *ret_id, const
         int64_t id = 0;
         tp_rc rc;
 
-        if (s) {
-                *ret_id = s->id;
-                *ret_channel = s->channel;
-                return TP_OK;
+        if (!s) {
+                rc = tp_check_touchpoint(&m->v, key, &id, &chan, e);
+                if (rc != TP_OK)
+                        return rc;
+                if (cache_put(&m->tps, key, h, id, chan) != TP_OK)
+                        return tp_err_set(m->err, TP_NOMEM, "out of memory");
+                s = cache_find(&m->tps, key, h);
         }
-        rc = tp_check_touchpoint(&m->v, key, &id, &chan, e);
-        if (rc != TP_OK)
-                return rc;
-        if (id == 0) {
-                *ret_id = 0;
-                *ret_channel = NULL;
-                *ret_new = 1;
-                return TP_OK;
-        }
-        if (cache_put(&m->tps, key, h, id, chan) != TP_OK)
-                return tp_err_set(m->err, TP_NOMEM, "out of memory");
-        s = cache_find(&m->tps, key, h);
         *ret_id = s->id;
         *ret_channel = s->channel;
+        *ret_new = s->id == 0;
         return TP_OK;
 }
 
@@ -456,31 +748,16 @@ static tp_rc csv_properties(importer *m, const char *s, char **ret_text, tp_err 
         return TP_OK;
 }
 
-/* Create a touchpoint a good row named (--create-touchpoints) and cache it. */
-static tp_rc create_touchpoint(importer *m, const char *key, int64_t *ret_id) {
-        int64_t id = 0;
-        tp_rc rc = begin(m);
-
-        if (rc != TP_OK)
-                return rc;
-        rc = tp_store_touchpoint_ensure(m->store, key, &id, m->err);
-        if (rc != TP_OK)
-                return rc;
-        if (cache_put(&m->tps, key, fnv1a(key), id, NULL) != TP_OK)
-                return tp_err_set(m->err, TP_NOMEM, "out of memory");
-        *ret_id = id;
-        return TP_OK;
-}
-
-static tp_rc csv_event(importer *m, const row *r, tp_err *e) {
+/* Check an events row; on success *ret_ev points into the row (and into
+ * *ret_props, owned by the caller, when there are properties). */
+static tp_rc csv_event(importer *m, const row *r, tp_event *ret_ev, char **ret_props, int *ret_new, tp_err *e) {
         const char *const *f = r->f;
         tp_event ev = { 0 };
         long long value = 0;
         char *props = NULL;
-        int is_new = 0;
         tp_rc rc;
 
-        rc = csv_common(m, r, 1, &ev.id, &ev.customer, &ev.touchpoint, &ev.channel, &ev.ts, &is_new, e);
+        rc = csv_common(m, r, 1, &ev.id, &ev.customer, &ev.touchpoint, &ev.channel, &ev.ts, ret_new, e);
         if (rc != TP_OK)
                 return rc;
         if (!f[F_TYPE])
@@ -503,26 +780,23 @@ static tp_rc csv_event(importer *m, const row *r, tp_err *e) {
         if (f[F_PROPERTIES] && (rc = csv_properties(m, f[F_PROPERTIES], &props, e)) != TP_OK)
                 return rc;
         ev.properties = props;
-        if (is_new)
-                rc = create_touchpoint(m, f[F_TOUCHPOINT], &ev.touchpoint);
-        if (rc == TP_OK)
-                rc = put(m, &ev, NULL);
-        tp_free(props);
-        return rc;
+        *ret_ev = ev;
+        *ret_props = props;
+        return TP_OK;
 }
 
 static int looks_int(const char *s) {
         return (s[0] >= '0' && s[0] <= '9') || (s[0] == '-' && s[1] >= '0' && s[1] <= '9');
 }
 
-static tp_rc csv_response(importer *m, const row *r, tp_err *e) {
+/* Check a responses row; on success *ret_rs points into the row. */
+static tp_rc csv_response(importer *m, const row *r, tp_response *ret_rs, int *ret_new, tp_err *e) {
         const char *const *f = r->f;
         tp_response rs = { 0 };
         long long score = 0;
-        int is_new = 0;
         tp_rc rc;
 
-        rc = csv_common(m, r, 0, &rs.id, &rs.customer, &rs.touchpoint, &rs.channel, &rs.ts, &is_new, e);
+        rc = csv_common(m, r, 0, &rs.id, &rs.customer, &rs.touchpoint, &rs.channel, &rs.ts, ret_new, e);
         if (rc != TP_OK)
                 return rc;
         if (!f[F_METRIC])
@@ -554,13 +828,75 @@ static tp_rc csv_response(importer *m, const row *r, tp_err *e) {
         rs.event = f[F_EVENT];
         if (rs.event && (rc = tp_check_id(rs.event, "event", m->lim.max_id, e)) != TP_OK)
                 return rc;
-        if (is_new && (rc = create_touchpoint(m, f[F_TOUCHPOINT], &rs.touchpoint)) != TP_OK)
-                return rc;
-        return put(m, NULL, &rs);
+        *ret_rs = rs;
+        return TP_OK;
+}
+
+/* Where p (a string of a checked row) lives in the batch arena at dest: the
+ * row's cells move there; static strings and cached channels stay put. */
+static const char *reloc(const row *r, char *dest, const char *p) {
+        uintptr_t a = (uintptr_t) r->arena, x = (uintptr_t) p;
+
+        return p && x >= a && x < a + r->used ? dest + (x - a) : p;
+}
+
+/* Move a checked row into the current batch: its cells, a generated id and its
+ * properties text go into the batch's arena.  Takes props (freed here). */
+static tp_rc add_row(importer *m, const tp_event *ev, const tp_response *rs, int is_new, char *props) {
+        const row *r = &m->r;
+        wpipe *p = &m->pipe;
+        const char *id = ev ? ev->id : rs->id;
+        size_t idn = id == m->id_buf ? sizeof(m->id_buf) : 0, pn = props ? strlen(props) + 1 : 0;
+        size_t need = r->used + idn + pn;
+        wbatch *b = p->cur;
+        char *dest;
+
+        if (b->n == BATCH_ROWS || b->cap - b->used < need) {
+                if (pipe_submit(p) != TP_OK) {
+                        /* The writer failed: pipe_stop() will say why. */
+                        tp_free(props);
+                        return fail_writer(m, TP_INTERNAL);
+                }
+                b = p->cur;
+        }
+        dest = b->arena + b->used;
+        memcpy(dest, r->arena, r->used);
+        if (idn)
+                memcpy(dest + r->used, m->id_buf, idn);
+        if (pn)
+                memcpy(dest + r->used + idn, props, pn);
+        tp_free(props);
+        if (ev) {
+                tp_event *o = &b->ev[b->n];
+                *o = *ev;
+                o->id = idn ? dest + r->used : reloc(r, dest, ev->id);
+                o->customer = reloc(r, dest, ev->customer);
+                o->channel = reloc(r, dest, ev->channel);
+                o->type = reloc(r, dest, ev->type);
+                o->currency = reloc(r, dest, ev->currency);
+                o->properties = pn ? dest + r->used + idn : NULL;
+        } else {
+                tp_response *o = &b->rs[b->n];
+                *o = *rs;
+                o->id = idn ? dest + r->used : reloc(r, dest, rs->id);
+                o->customer = reloc(r, dest, rs->customer);
+                o->channel = reloc(r, dest, rs->channel);
+                o->comment = reloc(r, dest, rs->comment);
+                o->language = reloc(r, dest, rs->language);
+                o->event = reloc(r, dest, rs->event);
+        }
+        b->newkey[b->n] = is_new ? reloc(r, dest, r->f[F_TOUCHPOINT]) : NULL;
+        b->n++;
+        b->used += need;
+        return TP_OK;
 }
 
 static void csv_take_row(importer *m) {
         row *r = &m->r;
+        tp_event ev;
+        tp_response rs;
+        char *props = NULL;
+        int is_new = 0;
         tp_err e = { 0 };
         tp_rc rc;
 
@@ -568,7 +904,13 @@ static void csv_take_row(importer *m) {
         if (r->bad) {
                 reject(m, r->line, &r->why);
         } else {
-                rc = m->o->kind == TP_KIND_EVENTS ? csv_event(m, r, &e) : csv_response(m, r, &e);
+                if (m->o->kind == TP_KIND_EVENTS)
+                        rc = csv_event(m, r, &ev, &props, &is_new, &e);
+                else
+                        rc = csv_response(m, r, &rs, &is_new, &e);
+                if (rc == TP_OK)
+                        rc = add_row(m, m->o->kind == TP_KIND_EVENTS ? &ev : NULL,
+                                     m->o->kind == TP_KIND_RESPONSES ? &rs : NULL, is_new, props);
                 if (rc == TP_UNPROCESSABLE)
                         reject(m, r->line, &e);
                 else if (rc != TP_OK)
@@ -784,8 +1126,8 @@ static void on_cell(void *data, size_t len, void *arg) {
         if (f < 0 || !cell || len == 0)
                 return;
         if (len > TP_IMPORT_CELL_MAX) {
-                row_bad(r, field_names[f], "too_long", "'%s' is longer than a CSV cell may be (%d bytes)",
-                        field_names[f], TP_IMPORT_CELL_MAX);
+                row_bad(r, field_names[f], "too_long", "the cell is longer than the limit of %d bytes",
+                        TP_IMPORT_CELL_MAX);
                 return;
         }
         if (!plain && !tp_utf8_valid(cell, len)) {
@@ -851,7 +1193,7 @@ static void csv_broken_row(importer *m) {
                             "bad quoting: a quote inside an unquoted cell, or text after a closing quote (quote "
                             "the whole cell and double the quotes in it)");
         } else if (e == CSV_ENOMEM && m->csv.entry_size > TP_IMPORT_CELL_MAX) {
-                tp_err_setc(&why, TP_UNPROCESSABLE, "too_long", field, "a cell is longer than a CSV cell may be (%d bytes)",
+                tp_err_setc(&why, TP_UNPROCESSABLE, "too_long", field, "the cell is longer than the limit of %d bytes",
                             TP_IMPORT_CELL_MAX);
         } else {
                 fail(m, tp_err_set(m->err, TP_NOMEM, "out of memory reading CSV"));
@@ -912,15 +1254,23 @@ static tp_rc read_some(importer *m, char *buf, size_t cap, size_t *ret_n) {
 
 static tp_rc run_csv(importer *m) {
         char *buf = tp_malloc(READ_SIZE);
-        size_t n = 0, have = 0;
+        size_t n = 0, have = 0, row_max, arena;
         const char *p;
-        tp_rc rc;
+        int piped = 0;
+        tp_rc rc, wrc;
 
+        /* The most one row can need in a batch: every field's cell, a generated
+         * id and its properties as compact JSON. */
+        row_max = _F_MAX * (TP_IMPORT_CELL_MAX + 1) + sizeof(m->id_buf) + m->lim.max_properties + 1;
+        arena = row_max > (4u << 20) ? row_max : (4u << 20);
         m->r.arena = tp_malloc(_F_MAX * (TP_IMPORT_CELL_MAX + 1));
         if (!buf || !m->r.arena) {
                 rc = tp_err_set(m->err, TP_NOMEM, "out of memory");
                 goto out;
         }
+        if ((rc = pipe_start(&m->pipe, &m->w, m->o->kind, arena, m->err)) != TP_OK)
+                goto out;
+        piped = 1;
         if ((rc = csv_start(m)) != TP_OK)
                 goto out;
         row_reset(&m->r, 1);
@@ -965,6 +1315,13 @@ static tp_rc run_csv(importer *m) {
 out:
         if (rc != TP_OK)
                 fail(m, rc);
+        if (piped) {
+                wrc = pipe_stop(&m->pipe, m->rc == TP_OK);
+                if (wrc != TP_OK) {
+                        m->rc = wrc;
+                        m->writer_failed = 1;
+                }
+        }
         if (m->csv_live)
                 csv_free(&m->csv);
         m->csv_live = 0;
@@ -1011,10 +1368,8 @@ static tp_rc ndjson_create_touchpoints(importer *m, const tp_batch *b) {
                         return tp_err_set(m->err, TP_NOMEM, "out of memory");
                 if (rc != TP_OK)
                         continue;
-                if ((rc = begin(m)) != TP_OK)
-                        return rc;
-                if ((rc = tp_store_touchpoint_ensure(m->store, key, &id, m->err)) != TP_OK)
-                        return rc;
+                if ((rc = w_touchpoint(&m->w, key, &id)) != TP_OK)
+                        return fail_writer(m, rc);
                 /* Reload now so a later document with the same key is seen as known. */
                 if ((rc = tp_catalog_load(m->cat, m->store, m->err)) != TP_OK)
                         return rc;
@@ -1038,13 +1393,15 @@ static tp_rc ndjson_reject(importer *m, const chunk *c, json_t *rj) {
         tp_err why = { .rc = TP_UNPROCESSABLE, .code = code };
 
         /* The chunk's own line numbers mean nothing to the user: drop a leading
-         * "line N " from JSON syntax errors (the reject names the file line). */
+         * "line N " or "line N: " from JSON errors (the reject names the file line). */
         if (msg && strncmp(msg, "line ", 5) == 0) {
                 const char *p = msg + 5;
                 while (*p >= '0' && *p <= '9')
                         p++;
                 if (p > msg + 5 && *p == ' ')
                         msg = p + 1;
+                else if (p > msg + 5 && p[0] == ':' && p[1] == ' ')
+                        msg = p + 2;
         }
         if (field && strcmp(field, "body") == 0)
                 field = "";
@@ -1079,12 +1436,13 @@ static tp_rc ndjson_flush(importer *m, chunk *c) {
         for (size_t i = 0; rc == TP_OK && i < b.n_ok; i++) {
                 if ((m->o->kind == TP_KIND_EVENTS ? b.ev[i].touchpoint : b.rs[i].touchpoint) == 0) {
                         /* Cannot happen after the second pass; never store id 0. */
-                        rc = tp_err_set(m->err, TP_INTERNAL, "line %llu: touchpoint was not created",
-                                        (unsigned long long) c->line_of[i]);
+                        rc = tp_err_set(m->err, TP_INTERNAL, "a touchpoint to create was not created");
                         break;
                 }
-                rc = put(m, m->o->kind == TP_KIND_EVENTS ? &b.ev[i] : NULL,
-                         m->o->kind == TP_KIND_RESPONSES ? &b.rs[i] : NULL);
+                rc = w_put(&m->w, m->o->kind == TP_KIND_EVENTS ? &b.ev[i] : NULL,
+                           m->o->kind == TP_KIND_RESPONSES ? &b.rs[i] : NULL);
+                if (rc != TP_OK)
+                        rc = fail_writer(m, rc);
         }
         tp_batch_done(&b);
         tp_buf_reset(&c->text);
@@ -1221,19 +1579,27 @@ tp_rc tp_import_run(tp_store *store, tp_catalog *cat, const tp_import_opts *o, t
         m->v.lim = &m->lim;
         m->v.now = o->now ? o->now : tp_time_now();
         m->v.create_touchpoints = o->create_touchpoints;
-        m->txn_rows = o->txn_rows ? o->txn_rows : TP_IMPORT_TXN_ROWS;
+        m->w.store = store;
+        m->w.txn_rows = o->txn_rows ? o->txn_rows : TP_IMPORT_TXN_ROWS;
         m->progress_us = o->progress_us > 0 ? o->progress_us : 500000;
         m->start_us = m->last_progress_us = tp_time_mono_us();
 
+        /* CSV: the writer thread committed or rolled back; NDJSON: this thread. */
         rc = o->format == TP_IMPORT_CSV ? run_csv(m) : run_ndjson(m);
-        if (rc == TP_OK)
-                rc = commit(m);
-        if (rc != TP_OK && m->in_txn) {
-                tp_store_rollback(store);
-                m->in_txn = 0;
+        if (o->format == TP_IMPORT_NDJSON) {
+                if (rc == TP_OK && (rc = w_commit(&m->w)) != TP_OK)
+                        fail_writer(m, rc);
+                if (rc != TP_OK)
+                        w_rollback(&m->w);
         }
+        if (rc != TP_OK && m->writer_failed && err)
+                *err = m->w.err;
+        stats->taken = m->w.taken;
+        stats->duplicates = m->w.dup;
+        stats->committed = m->w.taken + m->w.dup;
         stats->elapsed_us = tp_time_mono_us() - m->start_us;
         cache_done(&m->tps);
+        cache_done(&m->w.created);
         tp_free(m);
         return rc;
 }
