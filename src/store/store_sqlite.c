@@ -255,8 +255,11 @@ static tp_rc setup(sqlite_store *q, int flags, tp_err *err) {
         rc = exec(q, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON", err);
         if (rc != TP_OK)
                 return rc;
+        /* Bulk import checks every row's touchpoint itself against the catalogue
+         * (and touchpoints are never deleted), so SQLite's per-row foreign-key
+         * lookup is redundant there; it cost a quarter of the import speed. */
         if (flags & TP_STORE_BULK)
-                rc = exec(q, "PRAGMA cache_size=-1048576; PRAGMA temp_store=MEMORY", err);
+                rc = exec(q, "PRAGMA cache_size=-1048576; PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=OFF", err);
         else
                 rc = exec(q, "PRAGMA cache_size=-65536", err);
         return rc;
