@@ -150,8 +150,25 @@ static enum MHD_Result send_error(tp_http *h, struct MHD_Connection *conn, int r
 
 typedef struct guard_state {
         int n_cl, n_te, bad;
+        /* The raw header block as libmicrohttpd parsed it in place (request line
+         * to blank line, its CR/LF/colons overwritten by NULs), or NULL. */
+        const char *blk, *blk_end;
+        const char *prev_end; /* end of the previous header's value in blk */
+        char prev_key[41];
         char why[96];
 } guard_state;
+
+/* 0.9.75 cuts a header value at a NUL byte and reports the shortened length, so
+ * strlen() cannot see it.  It parses in place, though, so between the end of one
+ * value and the next name (or the end of the block) only the NULs that replaced
+ * CR/LF (and trailing blanks) may lie; anything else is the hidden rest of a
+ * value cut by a NUL.  Returns 0 when [a, b) is clean. */
+static int hidden_bytes(const char *a, const char *b) {
+        for (const char *p = a; p < b; p++)
+                if (*p != '\0' && *p != '\r' && *p != '\n' && *p != ' ' && *p != '\t')
+                        return 1;
+        return 0;
+}
 
 static int is_tchar(unsigned char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -189,6 +206,19 @@ static enum MHD_Result guard_header(void *cls, enum MHD_ValueKind kind, const ch
                         return MHD_NO;
                 }
         }
+        if (g->blk) {
+                if (key < g->blk || value < key || value + value_size > g->blk_end) {
+                        g->prev_end = NULL; /* not in the block: cannot tell */
+                } else if (g->prev_end && g->prev_end <= key && hidden_bytes(g->prev_end, key)) {
+                        g->bad = 1;
+                        (void) snprintf(g->why, sizeof(g->why), "NUL byte in header '%s'", g->prev_key);
+                        return MHD_NO;
+                } else {
+                        g->prev_end = value + value_size;
+                        (void) snprintf(g->prev_key, sizeof(g->prev_key), "%.*s",
+                                        (int) (key_size < 40 ? key_size : 40), key);
+                }
+        }
         if (strcasecmp(key, "Content-Length") == 0) {
                 g->n_cl++;
         } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
@@ -203,10 +233,23 @@ static enum MHD_Result guard_header(void *cls, enum MHD_ValueKind kind, const ch
 }
 
 /* 0 when the request may go on; otherwise err is filled. */
-static int guard(struct MHD_Connection *conn, const char *url, tp_err *err) {
+static int guard(struct MHD_Connection *conn, const char *method, const char *url, const char *version,
+                 tp_err *err) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
         guard_state g = { 0 };
 
+        if (ci && ci->header_size > 0) {
+                g.blk = method;
+                g.blk_end = method + ci->header_size;
+                /* "HTTP/1.1\0junk" hides bytes after the version the same way. */
+                if (version && version > method && version + strlen(version) <= g.blk_end) {
+                        g.prev_end = version + strlen(version);
+                        (void) snprintf(g.prev_key, sizeof(g.prev_key), "(request line)");
+                }
+        }
         MHD_get_connection_values_n(conn, MHD_HEADER_KIND, guard_header, &g);
+        if (!g.bad && g.prev_end && g.prev_end <= g.blk_end && hidden_bytes(g.prev_end, g.blk_end))
+                (void) snprintf(g.why, sizeof(g.why), "NUL byte in header '%s'", g.prev_key), g.bad = 1;
         if (!g.bad && g.n_cl > 1)
                 (void) snprintf(g.why, sizeof(g.why), "more than one Content-Length header"), g.bad = 1;
         if (!g.bad && g.n_te > 1)
@@ -369,8 +412,15 @@ static tp_rc check_type(struct MHD_Connection *conn, const tp_route *r, int *ret
         }
         if (semi) {
                 const char *cs = strcasestr(semi, "charset=");
-                if (cs && strncasecmp(cs + 8, "utf-8", 5) != 0 && strncasecmp(cs + 8, "\"utf-8\"", 7) != 0)
-                        return tp_err_setc(err, TP_MEDIA, NULL, "Content-Type", "only the UTF-8 charset is accepted");
+                if (cs) {
+                        /* The whole value must be utf-8: "utf-8x" or "utf-88" are other charsets. */
+                        const char *v = cs + 8;
+                        size_t vn = strcspn(v, "; \t");
+                        if (!((vn == 5 && strncasecmp(v, "utf-8", 5) == 0) ||
+                              (vn == 7 && strncasecmp(v, "\"utf-8\"", 7) == 0)))
+                                return tp_err_setc(err, TP_MEDIA, NULL, "Content-Type",
+                                                   "only the UTF-8 charset is accepted");
+                }
         }
         return TP_OK;
 bad:
@@ -408,7 +458,7 @@ static void job_done(tp_ingest_job *job, void *arg) {
 }
 
 static enum MHD_Result first_call(tp_http *h, struct MHD_Connection *conn, const char *url, const char *method,
-                                  void **con_cls) {
+                                  const char *version, void **con_cls) {
         tp_err err = { 0 };
         tp_req probe = { 0 };
         const tp_route *r;
@@ -418,7 +468,7 @@ static enum MHD_Result first_call(tp_http *h, struct MHD_Connection *conn, const
         char allow[64];
         tp_rc rc;
 
-        if (guard(conn, url, &err) != 0) {
+        if (guard(conn, method, url, version, &err) != 0) {
                 atomic_fetch_add(&h->guard_rejects, 1);
                 return send_error(h, conn, MAX_ROUTES, &err, 0, 1, NULL);
         }
@@ -487,9 +537,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         tp_resp resp = { 0 };
         tp_rc rc;
 
-        (void) version;
         if (!rs)
-                return first_call(h, conn, url, method, con_cls);
+                return first_call(h, conn, url, method, version, con_cls);
         if (*upload_data_size) {
                 if (rs->fail == TP_OK && rs->route->body == TP_BODY_NONE)
                         rs->fail = tp_err_setc(&rs->req.err, TP_INVALID, "unexpected_body", "body",
