@@ -38,7 +38,7 @@ for s in tests/e2e/*.sh tests/crash/*.sh; do
         run_suite "$s" sh "$s" "$BUILD"
 done
 run_suite "tools tpgen" sh tests/tpgen_check.sh
-run_suite "tools tploadgen" sh tests/tploadgen_check.sh
+run_suite "tools tploadgen" bash tests/tploadgen_check.sh
 
 echo
 [ -n "$broken" ] && echo "suites that printed no summary:$broken"
