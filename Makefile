@@ -105,4 +105,7 @@ clean:
 	rm -rf build
 
 .PHONY: all tools deps test check demo bench clean
+# Keep test objects: they are intermediate files to make, and deleting them
+# costs rebuilds (and prints after the test summary).
+.SECONDARY:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

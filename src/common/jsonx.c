@@ -129,3 +129,23 @@ char *tp_json_dump(const json_t *v, size_t *ret_len) {
                 *ret_len = n;
         return out;
 }
+
+const char *tp_json_type_name(const json_t *j) {
+        switch (json_typeof(j)) {
+        case JSON_OBJECT:
+                return "an object";
+        case JSON_ARRAY:
+                return "an array";
+        case JSON_STRING:
+                return "a string";
+        case JSON_INTEGER:
+                return "an integer";
+        case JSON_REAL:
+                return "a decimal number";
+        case JSON_TRUE:
+        case JSON_FALSE:
+                return "a boolean";
+        default:
+                return "null";
+        }
+}

@@ -23,6 +23,9 @@ tp_rc tp_json_parse(const char *buf, size_t len, int max_depth, json_t **ret_jso
  * Iterative, so it cannot overflow the stack whatever jansson accepted. */
 int tp_json_depth(const json_t *v);
 
+/* "an object", "a string", ... for error messages about a value's type. */
+const char *tp_json_type_name(const json_t *v);
+
 /* Serialise compactly; the caller frees the text with tp_free(); NULL on OOM. */
 char *tp_json_dump(const json_t *v, size_t *ret_len);
 

@@ -693,26 +693,6 @@ static tp_rc csv_common(importer *m, const row *r, int customer_required, const 
         return TP_OK;
 }
 
-static const char *json_kind(const json_t *j) {
-        switch (json_typeof(j)) {
-        case JSON_OBJECT:
-                return "an object";
-        case JSON_ARRAY:
-                return "an array";
-        case JSON_STRING:
-                return "a string";
-        case JSON_INTEGER:
-                return "an integer";
-        case JSON_REAL:
-                return "a decimal number";
-        case JSON_TRUE:
-        case JSON_FALSE:
-                return "a boolean";
-        default:
-                return "null";
-        }
-}
-
 /* The properties cell: JSON object text, stored compact as the API stores it.
  * *ret_text is owned by the caller (tp_free). */
 static tp_rc csv_properties(importer *m, const char *s, char **ret_text, tp_err *e) {
@@ -730,7 +710,7 @@ static tp_rc csv_properties(importer *m, const char *s, char **ret_text, tp_err 
                                    "'properties' must be a JSON object: %.200s", je.msg);
         if (!json_is_object(j)) {
                 rc = tp_err_setc(e, TP_UNPROCESSABLE, "invalid_type", "properties",
-                                 "'properties' must be an object, not %s", json_kind(j));
+                                 "'properties' must be an object, not %s", tp_json_type_name(j));
                 json_decref(j);
                 return rc;
         }

@@ -143,26 +143,6 @@ void tp_gen_id(char *out) {
 
 /* ---- JSON items ---------------------------------------------------------- */
 
-static const char *json_type_name(const json_t *j) {
-        switch (json_typeof(j)) {
-        case JSON_OBJECT:
-                return "an object";
-        case JSON_ARRAY:
-                return "an array";
-        case JSON_STRING:
-                return "a string";
-        case JSON_INTEGER:
-                return "an integer";
-        case JSON_REAL:
-                return "a decimal number";
-        case JSON_TRUE:
-        case JSON_FALSE:
-                return "a boolean";
-        default:
-                return "null";
-        }
-}
-
 /* A string member: absent or null leaves *ret NULL; required makes absence an error. */
 static tp_rc get_str(json_t *o, const char *name, int required, const char **ret, tp_err *err) {
         json_t *j = json_object_get(o, name);
@@ -175,7 +155,7 @@ static tp_rc get_str(json_t *o, const char *name, int required, const char **ret
         }
         if (!json_is_string(j))
                 return tp_err_setc(err, TP_UNPROCESSABLE, "invalid_type", name, "'%s' must be a string, not %s",
-                                   name, json_type_name(j));
+                                   name, tp_json_type_name(j));
         *ret = json_string_value(j);
         return TP_OK;
 }
@@ -191,7 +171,7 @@ static tp_rc get_int(json_t *o, const char *name, int required, int *ret_has, lo
         }
         if (!json_is_integer(j))
                 return tp_err_setc(err, TP_UNPROCESSABLE, "invalid_type", name,
-                                   "'%s' must be a whole number, not %s", name, json_type_name(j));
+                                   "'%s' must be a whole number, not %s", name, tp_json_type_name(j));
         *ret = json_integer_value(j);
         *ret_has = 1;
         return TP_OK;
@@ -279,7 +259,7 @@ tp_rc tp_validate_event(json_t *o, const tp_vctx *v, tp_event *ret_ev, char **re
 
         if (!json_is_object(o))
                 return tp_err_setc(err, TP_UNPROCESSABLE, "invalid_type", "", "an event must be a JSON object, not %s",
-                                   json_type_name(o));
+                                   tp_json_type_name(o));
         if ((rc = only_known(o, known, err)) != TP_OK)
                 return rc;
         rc = common_fields(o, v, &ev.id, &ev.customer, 1, &ev.touchpoint, &ev.channel, &ev.ts, id_buf, err);
@@ -307,7 +287,7 @@ tp_rc tp_validate_event(json_t *o, const tp_vctx *v, tp_event *ret_ev, char **re
         if (props && !json_is_null(props)) {
                 if (!json_is_object(props))
                         return tp_err_setc(err, TP_UNPROCESSABLE, "invalid_type", "properties",
-                                           "'properties' must be an object, not %s", json_type_name(props));
+                                           "'properties' must be an object, not %s", tp_json_type_name(props));
                 ptext = tp_json_dump(props, &plen);
                 if (!ptext)
                         return tp_err_set(err, TP_NOMEM, "out of memory");
@@ -334,7 +314,7 @@ tp_rc tp_validate_response(json_t *o, const tp_vctx *v, tp_response *ret_r, char
 
         if (!json_is_object(o))
                 return tp_err_setc(err, TP_UNPROCESSABLE, "invalid_type", "",
-                                   "a response must be a JSON object, not %s", json_type_name(o));
+                                   "a response must be a JSON object, not %s", tp_json_type_name(o));
         if ((rc = only_known(o, known, err)) != TP_OK)
                 return rc;
         rc = common_fields(o, v, &r.id, &r.customer, 0, &r.touchpoint, &r.channel, &r.ts, id_buf, err);
@@ -358,7 +338,7 @@ tp_rc tp_validate_response(json_t *o, const tp_vctx *v, tp_response *ret_r, char
                 r.score = (int) s;
         } else {
                 return tp_err_setc(err, TP_UNPROCESSABLE, "invalid_type", "score",
-                                   "'score' must be a whole number, not %s", json_type_name(score));
+                                   "'score' must be a whole number, not %s", tp_json_type_name(score));
         }
         if ((rc = get_str(o, "comment", 0, &r.comment, err)) != TP_OK)
                 return rc;
