@@ -153,10 +153,10 @@ int main(int argc, char **argv) {
                 return 1;
         snprintf(path, sizeof(path), "%s/ceiling_schema.db", argv[2]);
         if (run(argv[1], path,
+                /* Touchpoint's events table as of schema version 3. */
                 "CREATE TABLE events(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, customer TEXT,"
                 " touchpoint INTEGER NOT NULL, channel TEXT, type TEXT NOT NULL, ts INTEGER NOT NULL, value INTEGER,"
-                " currency TEXT, properties TEXT);"
-                "CREATE INDEX events_customer_ts ON events(customer, ts) WHERE customer IS NOT NULL;",
+                " currency TEXT, properties TEXT);",
                 "touchpoint_schema") != 0)
                 return 1;
         return 0;
