@@ -16,6 +16,9 @@ const tp_route tp_api_routes[] = {
         { "PUT",  "/v1/journeys/:key",           TP_SCOPE_ADMIN,  TP_BODY_JSON,  api_journey_put,       NULL },
         { "GET",  "/v1/touchpoints",             TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_touchpoints_list,  NULL },
         { "GET",  "/v1/customers/:id/timeline",  TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_customer_timeline, NULL },
+        { "GET",  "/v1/reports/scores",          TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_scores,     NULL },
+        { "GET",  "/v1/reports/transitions",     TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_transitions, NULL },
+        { "GET",  "/v1/attribution",             TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_attribution,       NULL },
         { NULL, NULL, 0, TP_BODY_NONE, NULL, NULL },
 };
 /* clang-format on */

@@ -18,6 +18,8 @@
  * process, so timelines stay quick to answer. */
 typedef struct tailer {
         tp_custidx *ci;
+        tp_engine *engine;
+        tp_store *engine_store;
         pthread_t thread;
         pthread_mutex_t lock;
         pthread_cond_t cond;
@@ -39,6 +41,8 @@ static void *tail_main(void *arg) {
                 pthread_mutex_unlock(&t->lock);
                 if (tp_custidx_catch_up(t->ci, &err) != TP_OK)
                         tp_log_warn("customer index: %s", err.msg);
+                if (tp_engine_load(t->engine, t->engine_store, &err) != TP_OK)
+                        tp_log_warn("engine: %s", err.msg);
                 pthread_mutex_lock(&t->lock);
         }
         pthread_mutex_unlock(&t->lock);
@@ -126,7 +130,26 @@ int tp_server_run(const tp_config *cfg) {
                 goto out;
         }
         tp_custidx_size(ctx.cust, &ncust, &nrows);
+        {
+                int64_t t0 = tp_time_mono_us();
+                tp_engine_mem mem;
+
+                if (tp_store_open(cfg->db_url, TP_STORE_READONLY, &ctx.engine_store, &err) != TP_OK ||
+                    tp_engine_new(NULL, &ctx.engine, &err) != TP_OK ||
+                    tp_engine_load(ctx.engine, ctx.engine_store, &err) != TP_OK) {
+                        tp_log_error("cannot load the analytics engine: %s", err.msg);
+                        goto out;
+                }
+                tp_engine_memory(ctx.engine, &mem);
+                tp_log_info("engine loaded in %.2f s: %llu events, %llu responses, %.1f MiB "
+                            "(%.1f bytes per event, %.1f per response)",
+                            (double) (tp_time_mono_us() - t0) / 1e6, (unsigned long long) mem.events,
+                            (unsigned long long) mem.responses, (double) mem.total / 1048576.0, mem.per_event,
+                            mem.per_response);
+        }
         tail.ci = ctx.cust;
+        tail.engine = ctx.engine;
+        tail.engine_store = ctx.engine_store;
         if (pthread_create(&tail.thread, NULL, tail_main, &tail) != 0) {
                 tp_log_error("cannot start the customer index tailer");
                 goto out;
@@ -156,6 +179,8 @@ out:
                 tailer_stop(&tail);
         tp_custidx_free(ctx.cust);
         tp_store_close(cstore);
+        tp_engine_free(ctx.engine);
+        tp_store_close(ctx.engine_store);
         tp_ingest_free(ctx.ingest);
         tp_keys_free(ctx.keys);
         tp_catalog_free(ctx.cat);

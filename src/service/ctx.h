@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "engine/engine.h"
 #include "service/catalog.h"
 #include "service/config.h"
 #include "service/custidx.h"
@@ -25,6 +26,8 @@ typedef struct tp_ctx {
         tp_keys *keys;
         tp_ingest *ingest;
         tp_custidx *cust;          /* customer timelines */
+        tp_engine *engine;         /* analytics */
+        tp_store *engine_store;    /* used only inside tp_engine_load(), which serialises itself */
         int64_t started;           /* Unix seconds */
 } tp_ctx;
 
