@@ -7,6 +7,8 @@
 #   4. PostgreSQL COPY of the same file (a throw-away cluster on a Unix socket)
 #   5. HTTP: batched NDJSON, 1,000 events per request, over loopback
 #   6. HTTP: single-event requests over 64 keep-alive connections, p50/p99
+#   7. analytics (issue #3): engine start-up from the imported store, the six
+#      standard questions through the HTTP API, and the same SQL asked of SQLite
 #
 # TP_BENCH_EVENTS (default 20000000) shrinks the data set for a quick run;
 # TP_BENCH_SECONDS (default 10) sets the length of each HTTP run.
@@ -47,7 +49,7 @@ t0=$(now)
 "$TP" import --db "sqlite:$WORK/import.db" --kind events "$DATA/events.csv" | head -1
 t1=$(now)
 IMPORT=$(rate "$ROWS" "$t0" "$t1")
-rm -f "$WORK"/import.db*
+"$TP" import --db "sqlite:$WORK/import.db" --kind responses "$DATA/responses.csv" | head -1
 
 echo "== SQLite ceiling (minimal C loop, same durability)"
 "$BUILD/tools/sqlite_ceiling" "$DATA/events.csv" "$WORK" | tee "$WORK/ceiling.txt"
@@ -81,6 +83,7 @@ start_server() {
         rm -f "$WORK"/http.db*
         "$TP" journey apply --db "sqlite:$WORK/http.db" "$DATA/journey.json" 2>/dev/null
         KEY=$("$TP" key create --db "sqlite:$WORK/http.db" --scope ingest)
+        : >"$WORK/out" # truncate here: the child's redirection may come after our first read
         "$TP" serve --db "sqlite:$WORK/http.db" --listen 127.0.0.1:0 >"$WORK/out" 2>"$WORK/err" &
         SERVER_PID=$!
         for _ in $(seq 100); do
@@ -115,6 +118,62 @@ SINGLE_P50=$(get p50_ms)
 SINGLE_P99=$(get p99_ms)
 SINGLE_FAIL=$(get requests_failed)
 
+echo "== analytics: engine start-up and Q1-Q6 over HTTP"
+ADMIN=$("$TP" key create --db "sqlite:$WORK/import.db" --scope admin)
+: >"$WORK/out"
+t0=$(now)
+"$TP" serve --db "sqlite:$WORK/import.db" --listen 127.0.0.1:0 >"$WORK/out" 2>"$WORK/err" &
+SERVER_PID=$!
+URL=""
+for _ in $(seq 1200); do
+        URL=$(sed -n 's/^listening on //p' "$WORK/out")
+        [ -n "$URL" ] && break
+        sleep 0.05
+done
+t1=$(now)
+STARTUP=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+grep "engine loaded" "$WORK/err" | sed 's/.*engine loaded/engine loaded/'
+MEM=$(sed -n 's/.*(\([0-9.]*\) bytes per event, \([0-9.]*\) per response).*/\1 B per event, \2 B per response/p' "$WORK/err")
+median_ms() { # URL path: the median of 7 timed requests, in ms; "failed" unless all are 200
+        for _ in 1 2 3 4 5 6 7; do
+                curl -s -o /dev/null -w '%{http_code} %{time_total}\n' -H "Authorization: Bearer $ADMIN" "$URL$1"
+        done | sort -k2 -n | awk '$1 != 200 { bad = 1 } NR == 4 { t = $2 } END { if (bad) print "failed"; else printf "%.2f", t * 1000 }'
+}
+Q1=$(median_ms "/v1/reports/scores?metric=nps")
+Q2=$(median_ms "/v1/reports/scores?group=touchpoint&metric=nps,csat,ces")
+Q3=$(median_ms "/v1/reports/scores?metric=nps&bucket=week")
+Q4=$(median_ms "/v1/reports/scores?metric=nps&group=touchpoint,channel&from=2024-04-01T00:00:00Z&to=2024-07-01T00:00:00Z")
+Q5=$(median_ms "/v1/reports/transitions")
+Q6=$(median_ms "/v1/attribution?model=last")
+stop_server
+
+echo "== the same questions asked of SQLite (../shared/bench/q*.sql)"
+SQLDIR=$(dirname "$0")/../../shared/bench
+S1=n/a S2=n/a S3=n/a S4=n/a S5=n/a S6=n/a
+if [ -f "$SQLDIR/q1.sql" ] && [ -f "$DATA/events_sql.csv" ]; then
+        sqlite3 "$WORK/sql.db" <<EOS
+CREATE TABLE events(event_id INTEGER, customer_id INTEGER, touchpoint_id INTEGER, channel_id INTEGER, ts INTEGER, event_type TEXT, revenue INTEGER);
+CREATE TABLE responses(response_id INTEGER, customer_id INTEGER, touchpoint_id INTEGER, channel_id INTEGER, metric TEXT, score INTEGER, ts INTEGER, event_id INTEGER);
+.mode csv
+.import $DATA/events_sql.csv events
+.import $DATA/responses_sql.csv responses
+UPDATE events SET revenue = NULL WHERE revenue = '';
+EOS
+        sql_ms() { # file runs: the median of `runs` timed runs, in ms
+                for _ in $(seq "$2"); do
+                        a=$(now)
+                        sqlite3 "$WORK/sql.db" <"$SQLDIR/$1" >/dev/null
+                        b=$(now)
+                        awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }'
+                done | sort -n | sed -n "$((($2 + 1) / 2))p"
+        }
+        S1=$(sql_ms q1.sql 3) S2=$(sql_ms q2.sql 3) S3=$(sql_ms q3.sql 3) S4=$(sql_ms q4.sql 3)
+        if [ "${TP_BENCH_SQLITE_SLOW:-1}" = 1 ]; then
+                S5=$(sql_ms q5.sql 1) S6=$(sql_ms q6.sql 1) # minutes each on 20M events: one run
+        fi
+fi
+rm -f "$WORK"/import.db* "$WORK"/sql.db*
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'; }
 cat <<EOT
 
@@ -125,4 +184,14 @@ cat <<EOT
 | | | PostgreSQL COPY: $PGCOPY rows/s | $(ratio "$IMPORT" "$PGCOPY") |
 | HTTP NDJSON, 1,000 events/request | $BATCH_EPS events/s ($BATCH_FAIL failed requests) | target 400,000 | $(ratio "$BATCH_EPS" 400000) |
 | HTTP single event, 64 connections | $SINGLE_RPS req/s, p50 $SINGLE_P50 ms, p99 $SINGLE_P99 ms ($SINGLE_FAIL failed) | target 40,000, p99 < 5 ms | $(ratio "$SINGLE_RPS" 40000) |
+
+| analytics, $ROWS events ($MEM) | Touchpoint over HTTP (ms, median of 7) | SQLite, same SQL (ms) | SQLite / Touchpoint |
+|---|---:|---:|---:|
+| engine start-up from the store (to the ready line) | ${STARTUP} s | | target 10 s |
+| Q1 overall NPS | $Q1 | $S1 | $(ratio "$S1" "$Q1") |
+| Q2 NPS, CSAT, CES per touchpoint | $Q2 | $S2 | $(ratio "$S2" "$Q2") |
+| Q3 weekly NPS | $Q3 | $S3 | $(ratio "$S3" "$Q3") |
+| Q4 NPS per touchpoint x channel, 2024-Q2 | $Q4 | $S4 | $(ratio "$S4" "$Q4") |
+| Q5 transition matrix | $Q5 | $S5 | $(ratio "$S5" "$Q5") |
+| Q6 last-touch attribution | $Q6 | $S6 | $(ratio "$S6" "$Q6") |
 EOT
