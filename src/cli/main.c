@@ -19,6 +19,7 @@ static void usage(FILE *f) {
               "  import   --db URL --kind events|responses FILE [--map COL=FIELD]... [--create-touchpoints]\n"
               "  key      create --db URL --scope admin|ingest [--name NAME] | list --db URL | revoke --db URL PREFIX\n"
               "  journey  apply --db URL FILE.json | template NAME | list --db URL\n"
+              "  report   scores|transitions|attribution --db URL [--format table|csv|json] ...\n"
               "  check    --db URL                         verify the store's integrity\n"
               "  version\n"
               "\n"
@@ -47,6 +48,8 @@ int main(int argc, char **argv) {
                 return tp_cli_key(argc - 2, argv + 2);
         if (strcmp(cmd, "journey") == 0)
                 return tp_cli_journey(argc - 2, argv + 2);
+        if (strcmp(cmd, "report") == 0)
+                return tp_cli_report(argc - 2, argv + 2);
         if (strcmp(cmd, "check") == 0)
                 return tp_cli_check(argc - 2, argv + 2);
         if (strcmp(cmd, "routes") == 0) {

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/timeutil.h"
+#include "service/report.h"
+#include "service/validate.h"
+
+static void key_of(void *arg, int64_t id, char *out, size_t outsz) {
+        tp_catalog_key_of((tp_catalog *) arg, id, out, outsz);
+}
+
+/* "2024-04-01" is local midnight in the organisation's zone; otherwise RFC 3339. */
+static tp_rc parse_when(tp_param_fn get, void *arg, const char *name, int64_t *ret, tp_err *err) {
+        const char *s = get(arg, name);
+        int y, m, d, used = 0;
+
+        if (!s)
+                return TP_OK;
+        if (strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &used) == 3 && used == 10 && m >= 1 &&
+            m <= 12 && d >= 1 && d <= 31) {
+                *ret = tp_time_days_from_civil(y, (unsigned) m, (unsigned) d) * 86400 - TP_ENGINE_TZ_DEFAULT;
+                return TP_OK;
+        }
+        if (tp_time_parse_rfc3339(s, name, ret, err) != TP_OK)
+                return tp_err_setc(err, TP_INVALID, "invalid_value", name,
+                                   "'%s' must be a date (2024-04-01, local) or an RFC 3339 date-time", name);
+        return TP_OK;
+}
+
+static tp_rc pick(tp_param_fn get, void *arg, const char *name, const char *const *names, int n, int *ret,
+                  tp_err *err) {
+        const char *s = get(arg, name);
+
+        if (!s)
+                return TP_OK;
+        for (int i = 0; i < n; i++) {
+                if (strcmp(s, names[i]) == 0) {
+                        *ret = i;
+                        return TP_OK;
+                }
+        }
+        return tp_err_setc(err, TP_INVALID, "invalid_value", name, "unknown value '%.40s' for '%s'", s, name);
+}
+
+/* Split a comma list in place; at most TP_REPORT_MAX_LIST items. */
+static size_t split_list(char *s, char **items) {
+        size_t n = 0;
+        char *save = NULL;
+
+        for (char *tok = strtok_r(s, ",", &save); tok && n < TP_REPORT_MAX_LIST; tok = strtok_r(NULL, ",", &save))
+                items[n++] = tok;
+        return n;
+}
+
+static tp_rc parse_scores(tp_param_fn get, void *arg, tp_catalog *cat, tp_report_args *a, tp_err *err) {
+        static const char *const groups[] = { "none", "touchpoint", "channel", "touchpoint,channel" };
+        static const char *const buckets[] = { "none", "day", "week", "month" };
+        char *items[TP_REPORT_MAX_LIST], *copy;
+        int group = 0, bucket = 0;
+        const char *s;
+        size_t n;
+        tp_rc rc;
+
+        if ((rc = pick(get, arg, "group", groups, 4, &group, err)) != TP_OK ||
+            (rc = pick(get, arg, "bucket", buckets, 4, &bucket, err)) != TP_OK)
+                return rc;
+        a->scores.group = (tp_engine_group) group;
+        a->scores.bucket = (tp_engine_bucket) bucket;
+        if ((s = get(arg, "touchpoint"))) {
+                if (!(copy = tp_strdup(s)))
+                        return tp_err_set(err, TP_NOMEM, "out of memory");
+                n = split_list(copy, items);
+                for (size_t i = 0; i < n && rc == TP_OK; i++)
+                        if (tp_catalog_find(cat, items[i], &a->tps[i], NULL) != TP_OK)
+                                rc = tp_err_setc(err, TP_UNPROCESSABLE, "unknown_touchpoint", "touchpoint",
+                                                 "unknown touchpoint '%.64s'", items[i]);
+                tp_free(copy);
+                if (rc != TP_OK)
+                        return rc;
+                a->scores.touchpoints = a->tps;
+                a->scores.ntouchpoints = n;
+        }
+        if ((s = get(arg, "channel"))) {
+                if (!(a->channel_text = tp_strdup(s)))
+                        return tp_err_set(err, TP_NOMEM, "out of memory");
+                n = split_list(a->channel_text, items);
+                for (size_t i = 0; i < n; i++) {
+                        if (tp_check_channel(items[i], err) != TP_OK)
+                                return err ? (err->rc = TP_INVALID) : TP_INVALID;
+                        a->channels[i] = items[i];
+                }
+                a->scores.channels = a->channels;
+                a->scores.nchannels = n;
+        }
+        if ((s = get(arg, "metric"))) {
+                if (!(copy = tp_strdup(s)))
+                        return tp_err_set(err, TP_NOMEM, "out of memory");
+                n = split_list(copy, items);
+                for (size_t i = 0; i < n && rc == TP_OK; i++) {
+                        tp_metric m;
+                        if (tp_metric_parse(items[i], &m) != TP_OK)
+                                rc = tp_err_setc(err, TP_INVALID, "invalid_value", "metric",
+                                                 "unknown metric '%.32s': use nps, csat, ces, goal, ease, emotion",
+                                                 items[i]);
+                        else
+                                a->scores.metrics |= TP_ENGINE_METRIC(m);
+                }
+                tp_free(copy);
+        }
+        return rc;
+}
+
+static tp_rc parse_attribution(tp_param_fn get, void *arg, tp_report_args *a, tp_err *err) {
+        const char *model = get(arg, "model"), *conv = get(arg, "conversion"), *lb = get(arg, "lookback_days");
+
+        if (model && strcmp(model, "last") != 0)
+                return tp_err_setc(err, TP_UNPROCESSABLE, "model_unavailable", "model",
+                                   "attribution model '%.32s' is not available yet; this version answers 'last'",
+                                   model);
+        if (conv && strcmp(conv, "purchase") != 0)
+                return tp_err_setc(err, TP_UNPROCESSABLE, "conversion_unavailable", "conversion",
+                                   "only the 'purchase' event type counts as a conversion in this version");
+        if (lb && (tp_parse_int(lb, "lookback_days", &a->lookback_days, err) != TP_OK || a->lookback_days < 0 ||
+                   a->lookback_days > 3650))
+                return tp_err_setc(err, TP_INVALID, "invalid_value", "lookback_days",
+                                   "'lookback_days' must be a whole number from 0 (unlimited) to 3650");
+        a->path.lookback = a->lookback_days * 86400;
+        return TP_OK;
+}
+
+tp_rc tp_report_parse(tp_report_kind kind, tp_param_fn get, void *arg, tp_catalog *cat, tp_report_args *a,
+                      tp_err *err) {
+        int64_t from = INT64_MIN, to = INT64_MAX;
+        tp_rc rc;
+
+        memset(a, 0, sizeof(*a));
+        a->kind = kind;
+        tp_engine_scores_query_init(&a->scores);
+        tp_engine_path_query_init(&a->path);
+        if ((rc = parse_when(get, arg, "from", &from, err)) != TP_OK ||
+            (rc = parse_when(get, arg, "to", &to, err)) != TP_OK)
+                return rc;
+        if (from >= to)
+                return tp_err_setc(err, TP_INVALID, "invalid_value", "to", "'to' must be after 'from'");
+        a->scores.from = a->path.from = from;
+        a->scores.to = a->path.to = to;
+        if (kind == TP_REPORT_SCORES)
+                return parse_scores(get, arg, cat, a, err);
+        if (kind == TP_REPORT_ATTRIBUTION)
+                return parse_attribution(get, arg, a, err);
+        return TP_OK;
+}
+
+void tp_report_args_done(tp_report_args *a) {
+        tp_free(a->channel_text);
+        a->channel_text = NULL;
+}
+
+static json_t *attribution_json(const tp_engine_last_touch *r, tp_catalog *cat, long long lookback_days) {
+        json_t *arr = json_array();
+
+        for (size_t i = 0; arr && i < r->nrows; i++) {
+                char key[64];
+                tp_catalog_key_of(cat, r->rows[i].touchpoint, key, sizeof(key));
+                if (json_array_append_new(arr, json_pack("{s:s, s:I, s:I}", "touchpoint", key, "conversions",
+                                                         (json_int_t) r->rows[i].purchases, "value",
+                                                         (json_int_t) r->rows[i].revenue)) != 0) {
+                        json_decref(arr);
+                        return NULL;
+                }
+        }
+        if (!arr)
+                return NULL;
+        return json_pack("{s:s, s:s, s:I, s:o, s:{s:I, s:I}}", "model", "last", "conversion", "purchase",
+                         "lookback_days", (json_int_t) lookback_days, "touchpoints", arr, "unattributed",
+                         "conversions", (json_int_t) r->unattributed, "value", (json_int_t) r->unattributed_revenue);
+}
+
+tp_rc tp_report_run(tp_engine *e, tp_catalog *cat, const tp_report_args *a, json_t **ret_json, tp_err *err) {
+        json_t *j = NULL;
+        tp_rc rc;
+
+        if (a->kind == TP_REPORT_SCORES) {
+                tp_engine_scores *r = NULL;
+                rc = tp_engine_scores_run(e, &a->scores, &r, err);
+                if (rc == TP_OK)
+                        j = tp_engine_scores_json(r, key_of, cat);
+                tp_engine_scores_free(r);
+        } else if (a->kind == TP_REPORT_TRANSITIONS) {
+                tp_engine_transitions *r = NULL;
+                rc = tp_engine_transitions_run(e, &a->path, &r, err);
+                if (rc == TP_OK)
+                        j = tp_engine_transitions_json(r, key_of, cat);
+                tp_engine_transitions_free(r);
+        } else {
+                tp_engine_last_touch *r = NULL;
+                rc = tp_engine_last_touch_run(e, &a->path, &r, err);
+                if (rc == TP_OK)
+                        j = attribution_json(r, cat, a->lookback_days);
+                tp_engine_last_touch_free(r);
+        }
+        if (rc != TP_OK)
+                return rc;
+        if (!j)
+                return tp_err_set(err, TP_NOMEM, "out of memory");
+        *ret_json = j;
+        return TP_OK;
+}

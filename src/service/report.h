@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report.h -- the analytics questions as the API and `touchpoint report` ask
+ * them: parameters read through a lookup function (URL query or command-line
+ * options), checked the same way for both, run on the engine, answered as JSON.
+ */
+#ifndef TP_REPORT_H
+#define TP_REPORT_H
+
+#include <jansson.h>
+
+#include "common/err.h"
+#include "engine/engine.h"
+#include "service/catalog.h"
+
+typedef enum tp_report_kind { TP_REPORT_SCORES, TP_REPORT_TRANSITIONS, TP_REPORT_ATTRIBUTION } tp_report_kind;
+
+#define TP_REPORT_MAX_LIST 256
+
+/* A parameter's value by name, or NULL when absent. */
+typedef const char *(*tp_param_fn)(void *arg, const char *name);
+
+typedef struct tp_report_args {
+        tp_report_kind kind;
+        tp_engine_scores_query scores;
+        tp_engine_path_query path;
+        long long lookback_days;
+        int64_t tps[TP_REPORT_MAX_LIST];
+        const char *channels[TP_REPORT_MAX_LIST];
+        char *channel_text; /* owned: the channels point into it */
+} tp_report_args;
+
+/* Read and check the parameters of `kind`:
+ *   all:          from, to (a local date 2024-04-01 in UTC+7, or RFC 3339)
+ *   scores:       group none|touchpoint|channel|touchpoint,channel; bucket none|day|week|month;
+ *                 touchpoint, channel, metric (comma-separated lists)
+ *   attribution:  model (last), conversion (purchase), lookback_days 0..3650
+ * Errors name the parameter: TP_INVALID for a malformed value, TP_UNPROCESSABLE
+ * for an unknown touchpoint or a model this version does not answer.
+ * tp_report_args_done() releases *a, also after a failure. */
+tp_rc tp_report_parse(tp_report_kind kind, tp_param_fn get, void *arg, tp_catalog *cat, tp_report_args *a,
+                      tp_err *err);
+void tp_report_args_done(tp_report_args *a);
+
+/* Run the question on the engine; *ret_json is a new reference. */
+tp_rc tp_report_run(tp_engine *e, tp_catalog *cat, const tp_report_args *a, json_t **ret_json, tp_err *err);
+
+#endif
