@@ -11,6 +11,12 @@ static void key_of(void *arg, int64_t id, char *out, size_t outsz) {
         tp_catalog_key_of((tp_catalog *) arg, id, out, outsz);
 }
 
+static int days_in_month(int y, int m) {
+        static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+        return m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) ? 29 : days[m - 1];
+}
+
 /* "2024-04-01" is local midnight in the organisation's zone; otherwise RFC 3339. */
 static tp_rc parse_when(tp_param_fn get, void *arg, const char *name, int64_t *ret, tp_err *err) {
         const char *s = get(arg, name);
@@ -19,7 +25,7 @@ static tp_rc parse_when(tp_param_fn get, void *arg, const char *name, int64_t *r
         if (!s)
                 return TP_OK;
         if (strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &used) == 3 && used == 10 && m >= 1 &&
-            m <= 12 && d >= 1 && d <= 31) {
+            m <= 12 && d >= 1 && d <= days_in_month(y, m)) {
                 *ret = tp_time_days_from_civil(y, (unsigned) m, (unsigned) d) * 86400 - TP_ENGINE_TZ_DEFAULT;
                 return TP_OK;
         }
@@ -44,14 +50,22 @@ static tp_rc pick(tp_param_fn get, void *arg, const char *name, const char *cons
         return tp_err_setc(err, TP_INVALID, "invalid_value", name, "unknown value '%.40s' for '%s'", s, name);
 }
 
-/* Split a comma list in place; at most TP_REPORT_MAX_LIST items. */
-static size_t split_list(char *s, char **items) {
+/* Split a comma list in place (empty items are skipped).  More than
+ * TP_REPORT_MAX_LIST items is an error rather than a silently shorter filter. */
+static tp_rc split_list(const char *name, char *s, char **items, size_t *ret_n, tp_err *err) {
         size_t n = 0;
         char *save = NULL;
 
-        for (char *tok = strtok_r(s, ",", &save); tok && n < TP_REPORT_MAX_LIST; tok = strtok_r(NULL, ",", &save))
+        for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                if (n == TP_REPORT_MAX_LIST) {
+                        *ret_n = 0;
+                        return tp_err_setc(err, TP_INVALID, "invalid_value", name, "'%s' lists more than %d values",
+                                           name, TP_REPORT_MAX_LIST);
+                }
                 items[n++] = tok;
-        return n;
+        }
+        *ret_n = n;
+        return TP_OK;
 }
 
 static tp_rc parse_scores(tp_param_fn get, void *arg, tp_catalog *cat, tp_report_args *a, tp_err *err) {
@@ -71,7 +85,7 @@ static tp_rc parse_scores(tp_param_fn get, void *arg, tp_catalog *cat, tp_report
         if ((s = get(arg, "touchpoint"))) {
                 if (!(copy = tp_strdup(s)))
                         return tp_err_set(err, TP_NOMEM, "out of memory");
-                n = split_list(copy, items);
+                rc = split_list("touchpoint", copy, items, &n, err);
                 for (size_t i = 0; i < n && rc == TP_OK; i++)
                         if (tp_catalog_find(cat, items[i], &a->tps[i], NULL) != TP_OK)
                                 rc = tp_err_setc(err, TP_UNPROCESSABLE, "unknown_touchpoint", "touchpoint",
@@ -79,25 +93,30 @@ static tp_rc parse_scores(tp_param_fn get, void *arg, tp_catalog *cat, tp_report
                 tp_free(copy);
                 if (rc != TP_OK)
                         return rc;
-                a->scores.touchpoints = a->tps;
-                a->scores.ntouchpoints = n;
+                if (n) { /* "touchpoint=" filters nothing, as "metric=" */
+                        a->scores.touchpoints = a->tps;
+                        a->scores.ntouchpoints = n;
+                }
         }
         if ((s = get(arg, "channel"))) {
                 if (!(a->channel_text = tp_strdup(s)))
                         return tp_err_set(err, TP_NOMEM, "out of memory");
-                n = split_list(a->channel_text, items);
+                if ((rc = split_list("channel", a->channel_text, items, &n, err)) != TP_OK)
+                        return rc;
                 for (size_t i = 0; i < n; i++) {
                         if (tp_check_channel(items[i], err) != TP_OK)
                                 return err ? (err->rc = TP_INVALID) : TP_INVALID;
                         a->channels[i] = items[i];
                 }
-                a->scores.channels = a->channels;
-                a->scores.nchannels = n;
+                if (n) { /* "channel=" filters nothing (NULL: all) */
+                        a->scores.channels = a->channels;
+                        a->scores.nchannels = n;
+                }
         }
         if ((s = get(arg, "metric"))) {
                 if (!(copy = tp_strdup(s)))
                         return tp_err_set(err, TP_NOMEM, "out of memory");
-                n = split_list(copy, items);
+                rc = split_list("metric", copy, items, &n, err);
                 for (size_t i = 0; i < n && rc == TP_OK; i++) {
                         tp_metric m;
                         if (tp_metric_parse(items[i], &m) != TP_OK)
