@@ -132,7 +132,7 @@ for _ in $(seq 1200); do
 done
 t1=$(now)
 STARTUP=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
-grep "engine loaded" "$WORK/err" | sed 's/.*engine loaded/engine loaded/'
+grep "loaded in" "$WORK/err" | sed "s/.* info //"
 MEM=$(sed -n 's/.*(\([0-9.]*\) bytes per event, \([0-9.]*\) per response).*/\1 B per event, \2 B per response/p' "$WORK/err")
 median_ms() { # URL path: the median of 7 timed requests, in ms; "failed" unless all are 200
         for _ in 1 2 3 4 5 6 7; do

@@ -57,6 +57,22 @@ static void tailer_stop(tailer *t) {
         pthread_join(t->thread, NULL);
 }
 
+/* The customer index is built on its own thread while the engine loads: both
+ * scan every row, and on two cores doing them side by side nearly halves the
+ * start-up time. */
+typedef struct cust_build {
+        tp_custidx *ci;
+        tp_rc rc;
+        tp_err err;
+} cust_build;
+
+static void *cust_build_main(void *arg) {
+        cust_build *b = arg;
+
+        b->rc = tp_custidx_catch_up(b->ci, &b->err);
+        return NULL;
+}
+
 /* Split "HOST:PORT"; 0 on success. */
 static int split_listen(const char *listen, char *host, size_t hostsz, unsigned *port) {
         const char *colon = strrchr(listen, ':');
@@ -125,23 +141,38 @@ int tp_server_run(const tp_config *cfg) {
                 goto out;
         }
         if (tp_store_open(cfg->db_url, TP_STORE_READONLY, &cstore, &err) != TP_OK ||
-            tp_custidx_new(cstore, &ctx.cust, &err) != TP_OK || tp_custidx_catch_up(ctx.cust, &err) != TP_OK) {
+            tp_custidx_new(cstore, &ctx.cust, &err) != TP_OK) {
                 tp_log_error("cannot build the customer index: %s", err.msg);
                 goto out;
         }
-        tp_custidx_size(ctx.cust, &ncust, &nrows);
         {
                 int64_t t0 = tp_time_mono_us();
+                cust_build cb = { .ci = ctx.cust, .rc = TP_OK };
+                pthread_t cbt;
+                int cb_started = pthread_create(&cbt, NULL, cust_build_main, &cb) == 0;
                 tp_engine_mem mem;
+                tp_rc erc;
 
-                if (tp_store_open(cfg->db_url, TP_STORE_READONLY, &ctx.engine_store, &err) != TP_OK ||
-                    tp_engine_new(NULL, &ctx.engine, &err) != TP_OK ||
-                    tp_engine_load(ctx.engine, ctx.engine_store, &err) != TP_OK) {
+                if (!cb_started)
+                        cust_build_main(&cb);
+                erc = tp_store_open(cfg->db_url, TP_STORE_READONLY, &ctx.engine_store, &err);
+                if (erc == TP_OK)
+                        erc = tp_engine_new(NULL, &ctx.engine, &err);
+                if (erc == TP_OK)
+                        erc = tp_engine_load(ctx.engine, ctx.engine_store, &err);
+                if (cb_started)
+                        pthread_join(cbt, NULL);
+                if (erc != TP_OK) {
                         tp_log_error("cannot load the analytics engine: %s", err.msg);
                         goto out;
                 }
+                if (cb.rc != TP_OK) {
+                        tp_log_error("cannot build the customer index: %s", cb.err.msg);
+                        goto out;
+                }
+                tp_custidx_size(ctx.cust, &ncust, &nrows);
                 tp_engine_memory(ctx.engine, &mem);
-                tp_log_info("engine loaded in %.2f s: %llu events, %llu responses, %.1f MiB "
+                tp_log_info("engine and customer index loaded in %.2f s: %llu events, %llu responses, %.1f MiB "
                             "(%.1f bytes per event, %.1f per response)",
                             (double) (tp_time_mono_us() - t0) / 1e6, (unsigned long long) mem.events,
                             (unsigned long long) mem.responses, (double) mem.total / 1048576.0, mem.per_event,
