@@ -402,6 +402,24 @@ static void pipe_writer_finish(wpipe *p) {
         }
 }
 
+
+/* Write one batch, hand it back to the spare list and record a failure (which
+ * aborts the import); used by the writer thread and by the unthreaded path. */
+static tp_rc write_and_recycle(wpipe *p, wbatch *b) {
+        tp_rc rc = write_batch(p->w, p->kind, b);
+
+        pthread_mutex_lock(&p->mu);
+        b->next = p->spare;
+        p->spare = b;
+        if (rc != TP_OK) {
+                p->wrc = rc;
+                p->abort = 1;
+        }
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        return rc;
+}
+
 static void *pipe_writer_main(void *arg) {
         wpipe *p = arg;
 
@@ -421,16 +439,7 @@ static void *pipe_writer_main(void *arg) {
                 pthread_mutex_unlock(&p->mu);
                 if (!b)
                         break;
-                rc = write_batch(p->w, p->kind, b);
-                pthread_mutex_lock(&p->mu);
-                b->next = p->spare;
-                p->spare = b;
-                if (rc != TP_OK) {
-                        p->wrc = rc;
-                        p->abort = 1;
-                }
-                pthread_cond_broadcast(&p->cv);
-                pthread_mutex_unlock(&p->mu);
+                rc = write_and_recycle(p, b);
                 if (rc != TP_OK)
                         break;
         }
@@ -458,19 +467,11 @@ static wbatch *pipe_get(wpipe *p) {
  * import is being aborted (the reason is the writer's). */
 static tp_rc pipe_submit(wpipe *p) {
         wbatch *b = p->cur;
-        tp_rc rc;
 
         p->cur = NULL;
         if (!p->threaded) {
-                rc = write_batch(p->w, p->kind, b);
-                pthread_mutex_lock(&p->mu);
-                b->next = p->spare;
-                p->spare = b;
-                if (rc != TP_OK) {
-                        p->wrc = rc;
-                        p->abort = 1;
-                }
-                pthread_mutex_unlock(&p->mu);
+                /* A failure sets p->abort, which pipe_get() below reports. */
+                (void) write_and_recycle(p, b);
         } else {
                 pthread_mutex_lock(&p->mu);
                 if (p->queue_tail)
