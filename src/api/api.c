@@ -18,6 +18,8 @@ const tp_route tp_api_routes[] = {
         { "GET",  "/v1/customers/:id/timeline",  TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_customer_timeline, NULL },
         { "GET",  "/v1/reports/scores",          TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_scores,     NULL },
         { "GET",  "/v1/reports/transitions",     TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_transitions, NULL },
+        { "GET",  "/v1/reports/weakest",         TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_weakest,    NULL },
+        { "GET",  "/v1/reports/expectations",    TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_expectations, NULL },
         { "GET",  "/v1/attribution",             TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_attribution,       NULL },
         { NULL, NULL, 0, TP_BODY_NONE, NULL, NULL },
 };

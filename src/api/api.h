@@ -22,6 +22,8 @@ tp_rc api_customer_timeline(tp_req *req, tp_resp *resp);
 tp_rc api_report_scores(tp_req *req, tp_resp *resp);
 tp_rc api_report_transitions(tp_req *req, tp_resp *resp);
 tp_rc api_attribution(tp_req *req, tp_resp *resp);
+tp_rc api_report_weakest(tp_req *req, tp_resp *resp);
+tp_rc api_report_expectations(tp_req *req, tp_resp *resp);
 
 tp_rc api_health(tp_req *req, tp_resp *resp);
 tp_rc api_metrics(tp_req *req, tp_resp *resp);

@@ -37,3 +37,11 @@ tp_rc api_report_transitions(tp_req *req, tp_resp *resp) {
 tp_rc api_attribution(tp_req *req, tp_resp *resp) {
         return report(req, resp, TP_REPORT_ATTRIBUTION);
 }
+
+tp_rc api_report_weakest(tp_req *req, tp_resp *resp) {
+        return report(req, resp, TP_REPORT_WEAKEST);
+}
+
+tp_rc api_report_expectations(tp_req *req, tp_resp *resp) {
+        return report(req, resp, TP_REPORT_EXPECTATIONS);
+}

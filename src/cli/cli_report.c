@@ -83,6 +83,7 @@ static void put_csv(const char *s, int is_text) {
 
 static int print_rows(json_t *result, const char *format) {
         static const char *const arrays[] = { "rows", "transitions", "touchpoints" };
+        /* (weakest and expectations answer in "touchpoints" too) */
         json_t *rows = NULL, *flat, *cols;
         size_t i, c;
         int widths[128];
@@ -149,18 +150,20 @@ static int print_rows(json_t *result, const char *format) {
 }
 
 static void usage(FILE *f) {
-        fputs("usage: touchpoint report scores|transitions|attribution --db URL [--format table|csv|json]\n"
+        fputs("usage: touchpoint report scores|transitions|attribution|weakest|expectations --db URL\n"
+              "         [--format table|csv|json]\n"
               "         [--from DATE] [--to DATE]                         (2024-04-01 local UTC+7, or RFC 3339)\n"
               "  scores:       [--group none|touchpoint|channel|touchpoint,channel] [--bucket none|day|week|month]\n"
               "                [--touchpoint KEYS] [--channel LIST] [--metric nps,csat,ces,goal,ease,emotion]\n"
               "  attribution:  [--model last] [--conversion purchase] [--lookback-days N]\n"
+              "  weakest:      [--metric nps|csat] [--limit N]\n"
               "The same questions as GET /v1/reports/scores, /v1/reports/transitions and /v1/attribution.\n",
               f);
 }
 
 int tp_cli_report(int argc, char **argv) {
         static const char *const names[] = { "from", "to", "group", "bucket", "touchpoint", "channel",
-                                              "metric", "model", "conversion", "lookback_days" };
+                                              "metric", "model", "conversion", "lookback_days", "limit" };
         const char *url = "sqlite:./touchpoint.db", *format = "table", *val;
         tp_report_kind kind;
         tp_store *s = NULL;
@@ -182,6 +185,10 @@ int tp_cli_report(int argc, char **argv) {
                 kind = TP_REPORT_TRANSITIONS;
         else if (strcmp(argv[0], "attribution") == 0)
                 kind = TP_REPORT_ATTRIBUTION;
+        else if (strcmp(argv[0], "weakest") == 0)
+                kind = TP_REPORT_WEAKEST;
+        else if (strcmp(argv[0], "expectations") == 0)
+                kind = TP_REPORT_EXPECTATIONS;
         else {
                 fprintf(stderr, "touchpoint report: unknown report '%s'\n", argv[0]);
                 usage(stderr);

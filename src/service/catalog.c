@@ -207,6 +207,26 @@ void tp_catalog_key_of(tp_catalog *cat, int64_t id, char *out, size_t outsz) {
         pthread_rwlock_unlock(&cat->lock);
 }
 
+tp_rc tp_catalog_expected(tp_catalog *cat, int64_t id, double *ret_csat, double *ret_nps, double *ret_ces,
+                          char *stage, size_t stagesz) {
+        tp_rc rc = TP_NOTFOUND;
+
+        pthread_rwlock_rdlock(&cat->lock);
+        for (int i = 0; i < cat->n; i++) {
+                const tp_touchpoint *t = &cat->v[i].tp;
+                if (t->id != id)
+                        continue;
+                *ret_csat = t->expected_csat;
+                *ret_nps = t->expected_nps;
+                *ret_ces = t->expected_ces;
+                (void) snprintf(stage, stagesz, "%s", t->stage ? t->stage : "");
+                rc = TP_OK;
+                break;
+        }
+        pthread_rwlock_unlock(&cat->lock);
+        return rc;
+}
+
 int tp_catalog_count(tp_catalog *cat) {
         int n;
 

@@ -31,6 +31,11 @@ tp_rc tp_catalog_find(tp_catalog *cat, const char *key, int64_t *ret_id, const c
 /* Key of an id, copied into out (at least 64 bytes); "" if unknown. */
 void tp_catalog_key_of(tp_catalog *cat, int64_t id, char *out, size_t outsz);
 
+/* The expected scores an owner set for touchpoint `id` (NaN when unset) and its
+ * stage key (copied into stage, at least 64 bytes); TP_NOTFOUND for an unknown id. */
+tp_rc tp_catalog_expected(tp_catalog *cat, int64_t id, double *ret_csat, double *ret_nps, double *ret_ces,
+                          char *stage, size_t stagesz);
+
 /* Number of touchpoints. */
 int tp_catalog_count(tp_catalog *cat);
 

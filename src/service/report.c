@@ -5,6 +5,7 @@
 #include "common/alloc.h"
 #include "common/timeutil.h"
 #include "service/report.h"
+#include "service/report_int.h"
 #include "service/validate.h"
 
 static void key_of(void *arg, int64_t id, char *out, size_t outsz) {
@@ -149,6 +150,22 @@ static tp_rc parse_attribution(tp_param_fn get, void *arg, tp_report_args *a, tp
         return TP_OK;
 }
 
+static tp_rc parse_weakest(tp_param_fn get, void *arg, tp_report_args *a, tp_err *err) {
+        const char *m = get(arg, "metric"), *lim = get(arg, "limit");
+
+        a->metric = TP_METRIC_NPS;
+        a->limit = 10;
+        a->now = tp_time_now();
+        if (m && strcmp(m, "nps") != 0 && strcmp(m, "csat") != 0)
+                return tp_err_setc(err, TP_INVALID, "invalid_value", "metric",
+                                   "'metric' must be nps or csat for the weakest touchpoints");
+        if (m && strcmp(m, "csat") == 0)
+                a->metric = TP_METRIC_CSAT;
+        if (lim && (tp_parse_int(lim, "limit", &a->limit, err) != TP_OK || a->limit < 1 || a->limit > 1000))
+                return tp_err_setc(err, TP_INVALID, "invalid_value", "limit", "'limit' must be a whole number from 1 to 1000");
+        return TP_OK;
+}
+
 tp_rc tp_report_parse(tp_report_kind kind, tp_param_fn get, void *arg, tp_catalog *cat, tp_report_args *a,
                       tp_err *err) {
         int64_t from = INT64_MIN, to = INT64_MAX;
@@ -169,6 +186,8 @@ tp_rc tp_report_parse(tp_report_kind kind, tp_param_fn get, void *arg, tp_catalo
                 return parse_scores(get, arg, cat, a, err);
         if (kind == TP_REPORT_ATTRIBUTION)
                 return parse_attribution(get, arg, a, err);
+        if (kind == TP_REPORT_WEAKEST)
+                return parse_weakest(get, arg, a, err);
         return TP_OK;
 }
 
@@ -201,6 +220,10 @@ tp_rc tp_report_run(tp_engine *e, tp_catalog *cat, const tp_report_args *a, json
         json_t *j = NULL;
         tp_rc rc;
 
+        if (a->kind == TP_REPORT_WEAKEST)
+                return tp_report_weakest(e, cat, a, ret_json, err);
+        if (a->kind == TP_REPORT_EXPECTATIONS)
+                return tp_report_expectations(e, cat, a, ret_json, err);
         if (a->kind == TP_REPORT_SCORES) {
                 tp_engine_scores *r = NULL;
                 rc = tp_engine_scores_run(e, &a->scores, &r, err);

@@ -13,7 +13,13 @@
 #include "engine/engine.h"
 #include "service/catalog.h"
 
-typedef enum tp_report_kind { TP_REPORT_SCORES, TP_REPORT_TRANSITIONS, TP_REPORT_ATTRIBUTION } tp_report_kind;
+typedef enum tp_report_kind {
+        TP_REPORT_SCORES,
+        TP_REPORT_TRANSITIONS,
+        TP_REPORT_ATTRIBUTION,
+        TP_REPORT_WEAKEST,      /* touchpoints ranked by the upper 95% bound of their score */
+        TP_REPORT_EXPECTATIONS  /* each touchpoint's expected scores against what customers report */
+} tp_report_kind;
 
 #define TP_REPORT_MAX_LIST 256
 
@@ -25,6 +31,9 @@ typedef struct tp_report_args {
         tp_engine_scores_query scores;
         tp_engine_path_query path;
         long long lookback_days;
+        tp_metric metric;   /* weakest: nps or csat */
+        long long limit;    /* weakest: how many */
+        int64_t now;        /* weakest: the trend windows end at min(to, now) */
         int64_t tps[TP_REPORT_MAX_LIST];
         const char *channels[TP_REPORT_MAX_LIST];
         char *channel_text; /* owned: the channels point into it */
@@ -35,6 +44,7 @@ typedef struct tp_report_args {
  *   scores:       group none|touchpoint|channel|touchpoint,channel; bucket none|day|week|month;
  *                 touchpoint, channel, metric (comma-separated lists)
  *   attribution:  model (last), conversion (purchase), lookback_days 0..3650
+ *   weakest:      metric nps|csat (default nps), limit 1..1000 (default 10)
  * Errors name the parameter: TP_INVALID for a malformed value, TP_UNPROCESSABLE
  * for an unknown touchpoint or a model this version does not answer.
  * tp_report_args_done() releases *a, also after a failure. */

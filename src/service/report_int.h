@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* report_int.h -- shared between report.c and report_rank.c. */
+#ifndef TP_REPORT_INT_H
+#define TP_REPORT_INT_H
+
+#include "service/report.h"
+
+tp_rc tp_report_weakest(tp_engine *e, tp_catalog *cat, const tp_report_args *a, json_t **ret_json, tp_err *err);
+tp_rc tp_report_expectations(tp_engine *e, tp_catalog *cat, const tp_report_args *a, json_t **ret_json, tp_err *err);
+
+#endif
