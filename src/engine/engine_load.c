@@ -163,9 +163,9 @@ static void *reader(void *arg) {
         loader *L = arg;
         tp_rc rc;
 
-        rc = tp_store_event_scan(L->store, L->after_e, rd_event, L, &L->scan_err);
+        rc = tp_store_event_scan_core(L->store, L->after_e, rd_event, L, &L->scan_err);
         if (rc == TP_OK && !L->oom && !atomic_load(&L->stop))
-                rc = tp_store_response_scan(L->store, L->after_r, rd_response, L, &L->scan_err);
+                rc = tp_store_response_scan_core(L->store, L->after_r, rd_response, L, &L->scan_err);
         if (rc == TP_OK && L->oom)
                 rc = tp_err_set(&L->scan_err, TP_NOMEM, "out of memory reading the store");
         if (rc == TP_OK && !atomic_load(&L->stop) && L->b[L->fill]->n) {

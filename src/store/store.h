@@ -103,6 +103,12 @@ struct tp_store_ops {
          * events (responses = 0) or responses (1): feeds the customer index. */
         tp_rc (*ckey_scan)(tp_store *s, int responses, int64_t after_seq, tp_store_ckey_fn fn, void *arg,
                            tp_err *err);
+        /* The same scans with only what analytics reads: id, currency,
+         * properties (events) and id, comment, language, event (responses) come
+         * back NULL, which spares decoding them (a third of the engine's start-up). */
+        tp_rc (*event_scan_core)(tp_store *s, int64_t after_seq, tp_store_event_fn fn, void *arg, tp_err *err);
+        tp_rc (*response_scan_core)(tp_store *s, int64_t after_seq, tp_store_response_fn fn, void *arg,
+                                    tp_err *err);
         tp_rc (*counts)(tp_store *s, int64_t *ret_events, int64_t *ret_responses, tp_err *err);
         /* Full consistency check; *ret_ok is 1 when the store is sound, msg says why not. */
         tp_rc (*check)(tp_store *s, int *ret_ok, char *msg, size_t msgsz, tp_err *err);
@@ -203,6 +209,14 @@ static inline tp_rc tp_store_response_scan(
 static inline tp_rc tp_store_ckey_scan(
         tp_store *s, int responses, int64_t after_seq, tp_store_ckey_fn fn, void *arg, tp_err *err) {
         return s->ops->ckey_scan(s, responses, after_seq, fn, arg, err);
+}
+static inline tp_rc tp_store_event_scan_core(
+        tp_store *s, int64_t after_seq, tp_store_event_fn fn, void *arg, tp_err *err) {
+        return s->ops->event_scan_core(s, after_seq, fn, arg, err);
+}
+static inline tp_rc tp_store_response_scan_core(
+        tp_store *s, int64_t after_seq, tp_store_response_fn fn, void *arg, tp_err *err) {
+        return s->ops->response_scan_core(s, after_seq, fn, arg, err);
 }
 static inline tp_rc tp_store_counts(tp_store *s, int64_t *ret_events, int64_t *ret_responses, tp_err *err) {
         return s->ops->counts(s, ret_events, ret_responses, err);

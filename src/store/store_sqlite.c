@@ -43,6 +43,8 @@ enum {
         ST_RESPONSE_GET,
         ST_EVENT_SCAN,
         ST_RESPONSE_SCAN,
+        ST_EVENT_SCAN_CORE,
+        ST_RESPONSE_SCAN_CORE,
         ST_CKEY_EVENTS,
         ST_CKEY_RESPONSES,
         ST_COUNT_EVENTS,
@@ -91,6 +93,11 @@ static const char *const stmt_sql[_ST_MAX] = {
                           "FROM events WHERE seq > ?1 ORDER BY seq",
         [ST_RESPONSE_SCAN] = "SELECT seq, id, customer, touchpoint, channel, metric, score, comment, language, "
                              "ts, event FROM responses WHERE seq > ?1 ORDER BY seq",
+        /* Same column positions as the full scans, so one row decoder serves both. */
+        [ST_EVENT_SCAN_CORE] = "SELECT seq, NULL, customer, touchpoint, channel, type, ts, value, NULL, NULL "
+                               "FROM events WHERE seq > ?1 ORDER BY seq",
+        [ST_RESPONSE_SCAN_CORE] = "SELECT seq, NULL, customer, touchpoint, channel, metric, score, NULL, NULL, ts, "
+                                  "NULL FROM responses WHERE seq > ?1 ORDER BY seq",
         [ST_CKEY_EVENTS] = "SELECT seq, customer, ts FROM events WHERE seq > ?1 ORDER BY seq",
         [ST_CKEY_RESPONSES] = "SELECT seq, customer, ts FROM responses WHERE seq > ?1 ORDER BY seq",
         [ST_COUNT_EVENTS] = "SELECT count(*) FROM events",
@@ -766,10 +773,10 @@ static tp_rc sq_rows_get(tp_store *s, const int64_t *keys, size_t n, tp_store_ti
         return TP_OK;
 }
 
-static tp_rc sq_event_scan(tp_store *s, int64_t after_seq, tp_store_event_fn fn, void *arg, tp_err *err) {
+static tp_rc scan_events(tp_store *s, int which, int64_t after_seq, tp_store_event_fn fn, void *arg, tp_err *err) {
         sqlite_store *q = (sqlite_store *) s;
         sqlite3_stmt *st = NULL;
-        tp_rc rc = get_stmt(q, ST_EVENT_SCAN, &st, err);
+        tp_rc rc = get_stmt(q, which, &st, err);
         int src;
 
         if (rc != TP_OK)
@@ -786,10 +793,18 @@ static tp_rc sq_event_scan(tp_store *s, int64_t after_seq, tp_store_event_fn fn,
         return src == SQLITE_ROW || src == SQLITE_DONE ? TP_OK : sq_fail(q, src, err);
 }
 
-static tp_rc sq_response_scan(tp_store *s, int64_t after_seq, tp_store_response_fn fn, void *arg, tp_err *err) {
+static tp_rc sq_event_scan(tp_store *s, int64_t after_seq, tp_store_event_fn fn, void *arg, tp_err *err) {
+        return scan_events(s, ST_EVENT_SCAN, after_seq, fn, arg, err);
+}
+
+static tp_rc sq_event_scan_core(tp_store *s, int64_t after_seq, tp_store_event_fn fn, void *arg, tp_err *err) {
+        return scan_events(s, ST_EVENT_SCAN_CORE, after_seq, fn, arg, err);
+}
+
+static tp_rc scan_responses(tp_store *s, int which, int64_t after_seq, tp_store_response_fn fn, void *arg, tp_err *err) {
         sqlite_store *q = (sqlite_store *) s;
         sqlite3_stmt *st = NULL;
-        tp_rc rc = get_stmt(q, ST_RESPONSE_SCAN, &st, err);
+        tp_rc rc = get_stmt(q, which, &st, err);
         int src;
 
         if (rc != TP_OK)
@@ -804,6 +819,14 @@ static tp_rc sq_response_scan(tp_store *s, int64_t after_seq, tp_store_response_
         }
         sqlite3_reset(st);
         return src == SQLITE_ROW || src == SQLITE_DONE ? TP_OK : sq_fail(q, src, err);
+}
+
+static tp_rc sq_response_scan(tp_store *s, int64_t after_seq, tp_store_response_fn fn, void *arg, tp_err *err) {
+        return scan_responses(s, ST_RESPONSE_SCAN, after_seq, fn, arg, err);
+}
+
+static tp_rc sq_response_scan_core(tp_store *s, int64_t after_seq, tp_store_response_fn fn, void *arg, tp_err *err) {
+        return scan_responses(s, ST_RESPONSE_SCAN_CORE, after_seq, fn, arg, err);
 }
 
 static tp_rc sq_ckey_scan(tp_store *s, int responses, int64_t after_seq, tp_store_ckey_fn fn, void *arg,
@@ -910,6 +933,8 @@ const tp_store_ops tp_store_sqlite_ops = {
         .rows_get          = sq_rows_get,
         .event_scan        = sq_event_scan,
         .response_scan     = sq_response_scan,
+        .event_scan_core   = sq_event_scan_core,
+        .response_scan_core = sq_response_scan_core,
         .ckey_scan         = sq_ckey_scan,
         .counts            = sq_counts,
         .check             = sq_check,
