@@ -1099,6 +1099,47 @@ static void test_metric_names(void **state) {
         assert_string_equal(tp_metric_name((tp_metric) 42), "unknown");
 }
 
+/* The core scans give the same rows with the columns analytics skips as NULL. */
+static int collect_core_ev(void *arg, int64_t seq, const tp_event *e) {
+        assert_null(e->id);
+        assert_null(e->properties);
+        return collect_ev(arg, seq, &(tp_event) { .id = "", .customer = e->customer });
+}
+
+static int collect_core_rs(void *arg, int64_t seq, const tp_response *r) {
+        assert_null(r->id);
+        assert_null(r->comment);
+        assert_null(r->event);
+        return collect_rs(arg, seq, &(tp_response) { .id = "", .customer = r->customer, .metric = r->metric });
+}
+
+static void test_core_scans(void **state) {
+        fx *f = *state;
+        tp_err err = { 0 };
+        scan_seen full = { 0 }, core = { 0 };
+
+        migrated(f);
+        fill_timeline(f->s, put_journey(f->s));
+        assert_int_equal(tp_store_event_scan(f->s, 1, collect_ev, &full, &err), TP_OK);
+        assert_int_equal(tp_store_event_scan_core(f->s, 1, collect_core_ev, &core, &err), TP_OK);
+        assert_int_equal(core.n, 4);
+        assert_int_equal(core.n, full.n);
+        for (int i = 0; i < core.n; i++) {
+                assert_int_equal(core.seq[i], full.seq[i]);
+                assert_string_equal(core.customer[i], full.customer[i]);
+        }
+        memset(&full, 0, sizeof(full));
+        memset(&core, 0, sizeof(core));
+        assert_int_equal(tp_store_response_scan(f->s, 0, collect_rs, &full, &err), TP_OK);
+        assert_int_equal(tp_store_response_scan_core(f->s, 0, collect_core_rs, &core, &err), TP_OK);
+        assert_int_equal(core.n, 3);
+        for (int i = 0; i < core.n; i++) {
+                assert_int_equal(core.seq[i], full.seq[i]);
+                assert_string_equal(core.customer[i], full.customer[i]);
+                assert_int_equal(core.metric[i], full.metric[i]);
+        }
+}
+
 #define BOTH(fn)                                                    \
         cmocka_unit_test_setup_teardown(fn, open_mem, close_store), \
                 cmocka_unit_test_setup_teardown(fn, open_file, close_store)
@@ -1127,6 +1168,7 @@ int main(void) {
                 BOTH(test_rows_get_stop_early),
                 BOTH(test_ckey_scan),
                 BOTH(test_scans),
+                BOTH(test_core_scans),
                 BOTH(test_counts_empty_and_untouched),
                 BOTH(test_check_ok),
                 FILE_ONLY(test_open_not_a_database),
