@@ -320,4 +320,291 @@ json_t *tp_engine_scores_json(const tp_engine_scores *r, tp_engine_key_fn key_fn
 json_t *tp_engine_transitions_json(const tp_engine_transitions *r, tp_engine_key_fn key_fn, void *arg);
 json_t *tp_engine_last_touch_json(const tp_engine_last_touch *r, tp_engine_key_fn key_fn, void *arg);
 
+/* ---- multi-touch attribution ---- */
+
+/* Attribution of conversions and their value to touchpoints over paths, in
+ * the shape of the ChannelAttribution package's input: a path is a sequence
+ * of touchpoint indexes with the conversions, conversion value and nulls
+ * (journeys that did not convert) of every journey that took it.
+ * tp_attrib_paths() is pure (no engine); tp_engine_attribution_run() builds
+ * the paths from the engine's events and calls it. */
+
+typedef enum tp_attrib_model {
+        TP_ATTRIB_FIRST,
+        TP_ATTRIB_LAST,
+        TP_ATTRIB_LAST_NON_DIRECT, /* the last touch that is not params.direct (all direct: direct) */
+        TP_ATTRIB_LINEAR,          /* equal shares over the touches, repeats included */
+        TP_ATTRIB_TIME_DECAY,      /* weight 2^(-age / half_life), shares normalised per path */
+        TP_ATTRIB_POSITION,        /* 40/20/40; one touch 100%, two 50/50 */
+        TP_ATTRIB_MARKOV,          /* first-order removal effect, exact absorbing-chain solution */
+        TP_ATTRIB_SHAPLEY,         /* Shapley value of v(S) = conversions of paths with all touches in S:
+                                    * exact, each path split equally over its distinct touchpoints */
+        _TP_ATTRIB_MODEL_MAX
+} tp_attrib_model;
+
+/* Limit: beyond it tp_attrib_paths() answers TP_UNPROCESSABLE naming it
+ * (Markov solves one n x n system per touchpoint, O(n^4)).  Only touchpoints
+ * that occur in paths with conversions or nulls count. */
+#define TP_ATTRIB_MARKOV_MAX 256
+
+typedef struct tp_attrib_path {
+        const int *touches; /* ntouches touchpoint indexes, in journey order */
+        size_t ntouches;    /* a path without touches (a direct purchase) is unattributed */
+        const double *ages; /* time decay: seconds from each touch to the conversion;
+                             * NULL: steps (the last touch 0, the one before 1, ...) */
+        double conversions; /* >= 0 */
+        double value;       /* conversion value, the sum over the conversions */
+        double nulls;       /* >= 0; used by MARKOV only */
+} tp_attrib_path;
+
+typedef struct tp_attrib_params {
+        int direct;       /* LAST_NON_DIRECT: the "direct" touchpoint index, -1: none (= LAST) */
+        double half_life; /* TIME_DECAY: > 0, in steps, or in seconds when paths carry ages */
+} tp_attrib_params;
+
+/* direct -1, half_life 7 (steps or seconds: set it when paths carry ages). */
+void tp_attrib_params_init(tp_attrib_params *p);
+
+typedef struct tp_attrib_result {
+        tp_attrib_model model;
+        size_t n;             /* touchpoints: indexes 0 .. n-1 */
+        double *conversions;  /* [n] attributed conversions */
+        double *value;        /* [n] attributed value */
+        int64_t *touchpoints; /* [n] store id of index i (engine); NULL from tp_attrib_paths() */
+        double total_conversions, total_value;   /* over paths with at least one touch */
+        double unattributed_conversions, unattributed_value; /* paths without touches */
+        double total_nulls;
+} tp_attrib_result;
+
+/* Attribute the conversions and value of n paths over ntouchpoints (1 ..
+ * 65,535) touchpoints with model.  p may be NULL (the defaults).  On success
+ * *ret is filled and owns its arrays (tp_attrib_result_done()); on failure it
+ * is not written.  Errors: TP_INVALID for a touch index out of range, a
+ * negative or non-finite count, an unknown model or a half-life <= 0;
+ * TP_UNPROCESSABLE (field "touchpoints") beyond TP_ATTRIB_MARKOV_MAX distinct
+ * touchpoints; TP_NOMEM. */
+tp_rc tp_attrib_paths(const tp_attrib_path *paths, size_t n, int ntouchpoints, tp_attrib_model model,
+        const tp_attrib_params *p, tp_attrib_result *ret, tp_err *err);
+/* Release the arrays of an embedded result; accepts NULL. */
+void tp_attrib_result_done(tp_attrib_result *r);
+/* Release a result from tp_engine_attribution_run(); accepts NULL. */
+void tp_attrib_result_free(tp_attrib_result *r);
+
+/* Multi-touch attribution over the engine's events: per customer, in (ts,
+ * seq) order, each purchase in [q->from, q->to) closes a converting path (its
+ * value, in minor units, is the conversion value) whose touches are the
+ * non-purchase events since the previous purchase, within q->lookback
+ * seconds of it when lookback > 0; the non-purchase events after a customer's
+ * last purchase form a null path (counted when its last event is in [from,
+ * to)).  Time decay ages are seconds.  Index i of the result is touchpoint
+ * (*ret)->touchpoints[i] (store id).  Errors as tp_attrib_paths(), and the
+ * path query's max_rows budget. */
+tp_rc tp_engine_attribution_run(tp_engine *e, const tp_engine_path_query *q, tp_attrib_model model,
+        const tp_attrib_params *p, tp_attrib_result **ret, tp_err *err);
+
+/* ---- journey questions ---- */
+
+/* Journeys, from the same per-customer (ts, seq) event order as the
+ * transitions (engine_journey.c): the stage funnel, top paths, a path explorer
+ * for a Sankey, next-touchpoint Markov chains of order 1 and 2 with a time-split
+ * accuracy report, and where each customer stands now.  Each takes the shared
+ * lock for its run and scans every customer's events (no rollup), so max_rows
+ * applies; results are owned by the caller, freed with the matching _free
+ * (NULL accepted), and *ret is never written on failure. */
+
+#define TP_ENGINE_STAGES_MAX 64     /* nstages: 1 .. this */
+#define TP_ENGINE_PATH_LEN_MAX 32   /* path_len: 1 .. this */
+#define TP_ENGINE_DEPTH_MAX 32      /* depth: 1 .. this */
+
+/* The stage position (0 .. nstages-1) of a touchpoint (store id), -1 when it
+ * has none.  Called under the engine's shared lock, once per touchpoint the
+ * engine knows: it must not call the engine. */
+typedef int (*tp_engine_stage_fn)(void *arg, int64_t touchpoint);
+
+typedef struct tp_engine_journey_query {
+        int64_t from, to;            /* events in [from, to); INT64_MIN / INT64_MAX: open */
+        tp_engine_stage_fn stage_fn; /* funnel, standing: required */
+        void *stage_arg;
+        uint32_t nstages;
+        uint32_t path_len;           /* top paths: the first K touches (default 5) */
+        uint32_t npaths;             /* top paths: the N most frequent (default 20) */
+        int64_t start;               /* explorer: the start touchpoint (store id) */
+        uint32_t depth;              /* explorer: steps after the start (default 3) */
+        int order;                   /* next: 1 or 2 (default 1) */
+        int64_t prev, last;          /* next: the context (store ids); order 2 uses both */
+        const char *customer;        /* next: external id; when set, the context is the
+                                      *   customer's last one or two events in range */
+        uint32_t nnext;              /* next: the K likeliest (default 5) */
+        int64_t split;               /* accuracy: train on transitions whose target event is
+                                      *   before split, test on those at or after it */
+        tp_engine_strategy strategy; /* standing: SCAN skips the per-customer latest event */
+} tp_engine_journey_query;
+
+/* Open range, nstages 0, path_len 5, npaths 20, depth 3, order 1, nnext 5, AUTO. */
+void tp_engine_journey_query_init(tp_engine_journey_query *q);
+
+/* ---- stage funnel ---- */
+
+/* A customer reaches stage s when any of their events in range is at a
+ * touchpoint of stage s.  For s > 0: converted = customers reaching s-1 and s,
+ * conversion = converted / reached(s-1) (NaN when nobody reached s-1), dropped
+ * = reached(s-1) - converted, drop_off = dropped / reached(s-1).  The time
+ * between stages is first(s) - first(s-1) in seconds, over the customers whose
+ * first event of s-1 comes before their first event of s (in (ts, seq) order);
+ * median of an even count is the mean of the two middle values; NaN when none. */
+typedef struct tp_engine_funnel_stage {
+        uint32_t stage;
+        uint64_t reached;
+        uint64_t converted; /* 0 for stage 0 */
+        uint64_t dropped;
+        double conversion, drop_off; /* NaN for stage 0 */
+        uint64_t timed;              /* customers with a time from s-1 to s */
+        double median_seconds;
+} tp_engine_funnel_stage;
+
+typedef struct tp_engine_funnel {
+        tp_engine_funnel_stage *stages; /* nstages entries, by stage */
+        uint32_t nstages;
+        uint64_t customers;    /* with at least one event in range */
+        uint64_t rows_scanned; /* events visited */
+} tp_engine_funnel;
+
+/* Errors: TP_INVALID (field "stages") without stage_fn or with nstages out of
+ * 1..TP_ENGINE_STAGES_MAX; budget errors; TP_NOMEM. */
+tp_rc tp_engine_funnel_run(tp_engine *e, const tp_engine_journey_query *q, tp_engine_funnel **ret, tp_err *err);
+void tp_engine_funnel_free(tp_engine_funnel *r);
+
+/* ---- where each customer stands now ---- */
+
+/* Customers by the stage of their latest event in range (by (ts, seq)). */
+typedef struct tp_engine_standing {
+        uint64_t *customers; /* nstages counts, by stage */
+        uint32_t nstages;
+        uint64_t unstaged; /* latest event at a touchpoint without a stage */
+        uint64_t total;    /* customers with an event in range */
+        uint64_t rows_scanned;
+} tp_engine_standing;
+
+tp_rc tp_engine_standing_run(
+        tp_engine *e, const tp_engine_journey_query *q, tp_engine_standing **ret, tp_err *err);
+void tp_engine_standing_free(tp_engine_standing *r);
+
+/* ---- top paths ---- */
+
+/* A customer's path: the touchpoints of their events in range, consecutive
+ * repeats collapsed, cut after path_len touches.  Customers without events in
+ * range have none. */
+typedef struct tp_engine_path {
+        const int64_t *touchpoints; /* len store ids, inside the result */
+        uint32_t len;
+        uint64_t customers;
+} tp_engine_path;
+
+typedef struct tp_engine_paths {
+        tp_engine_path *rows; /* by customers descending, then touchpoint ids */
+        size_t nrows;         /* at most npaths */
+        uint64_t customers;   /* customers with a path */
+        uint64_t distinct;    /* distinct paths */
+        int64_t *ids;         /* storage of the rows' touchpoints */
+        uint64_t rows_scanned;
+} tp_engine_paths;
+
+/* Errors: TP_INVALID for path_len out of 1..TP_ENGINE_PATH_LEN_MAX or npaths
+ * 0; budget errors; TP_NOMEM. */
+tp_rc tp_engine_paths_run(tp_engine *e, const tp_engine_journey_query *q, tp_engine_paths **ret, tp_err *err);
+void tp_engine_paths_free(tp_engine_paths *r);
+
+/* ---- path explorer (Sankey) ---- */
+
+/* From the first occurrence of start in each customer's path (as above,
+ * repeats collapsed, not cut): step 0 is start, steps 1..depth follow.  A node
+ * counts the customers at (step, touchpoint); ended those whose path stops
+ * there before depth.  A link counts the customers going from (step, from) to
+ * (step + 1, to). */
+typedef struct tp_engine_sankey_node {
+        uint32_t step;
+        int64_t touchpoint;
+        uint64_t customers, ended;
+} tp_engine_sankey_node;
+
+typedef struct tp_engine_sankey_link {
+        uint32_t step; /* of the source */
+        int64_t from, to;
+        uint64_t customers;
+} tp_engine_sankey_link;
+
+typedef struct tp_engine_explorer {
+        int64_t start;
+        uint32_t depth;
+        tp_engine_sankey_node *nodes; /* by step, customers descending, touchpoint id */
+        size_t nnodes;
+        tp_engine_sankey_link *links; /* by step, customers descending, from, to */
+        size_t nlinks;
+        uint64_t customers; /* customers whose path contains start */
+        uint64_t rows_scanned;
+} tp_engine_explorer;
+
+/* An unknown start gives an empty answer.  Errors: TP_INVALID for depth out of
+ * 1..TP_ENGINE_DEPTH_MAX; budget errors (max_groups counts nodes + links);
+ * TP_NOMEM. */
+tp_rc tp_engine_explorer_run(
+        tp_engine *e, const tp_engine_journey_query *q, tp_engine_explorer **ret, tp_err *err);
+void tp_engine_explorer_free(tp_engine_explorer *r);
+
+/* ---- next touchpoint ---- */
+
+/* Markov chains over consecutive events of a customer in range (repeats kept).
+ * Order 1: P(next | last) = n(last -> next) / n(last -> any); order 2 the same
+ * for the pair (prev, last).  An order-2 context never seen falls back to
+ * order 1 (order_used 1); one never seen at all has no rows (order_used 0).
+ * Ties rank by touchpoint id. */
+typedef struct tp_engine_next_row {
+        int64_t touchpoint;
+        uint64_t n;
+        double p;
+} tp_engine_next_row;
+
+typedef struct tp_engine_next {
+        int order, order_used;
+        int64_t prev, last; /* the context; prev 0 for order 1 or a customer with one event */
+        uint64_t context_n; /* transitions out of the context used */
+        tp_engine_next_row *rows; /* by p descending, then touchpoint id; at most nnext */
+        size_t nrows;
+        uint64_t rows_scanned;
+} tp_engine_next;
+
+/* Errors: TP_INVALID for order not 1 or 2, nnext 0; TP_NOTFOUND (field
+ * "customer") for a customer unknown or without events in range; budget
+ * errors; TP_NOMEM. */
+tp_rc tp_engine_next_run(tp_engine *e, const tp_engine_journey_query *q, tp_engine_next **ret, tp_err *err);
+void tp_engine_next_free(tp_engine_next *r);
+
+/* Time-split hold-out: the chains are trained on the transitions in range
+ * whose target event is before q->split, tested on those at or after it.  A
+ * test transition is a top-k hit when its target is among the k likeliest for
+ * its context; order 2 uses order 1 when the pair was unseen in training (or
+ * the target has one predecessor only); a context unseen by order 1 is a miss. */
+typedef struct tp_engine_next_accuracy {
+        int64_t split;
+        uint64_t train, test;      /* transitions */
+        uint64_t top1[2], top3[2]; /* hits, [0] order 1, [1] order 2 */
+        double top1_rate[2], top3_rate[2]; /* hits / test, NaN when test = 0 */
+        uint64_t unseen;           /* test transitions whose last touchpoint was never a source in training */
+        uint64_t fallback;         /* order-2 predictions made by order 1 */
+        uint64_t rows_scanned;
+} tp_engine_next_accuracy;
+
+tp_rc tp_engine_next_accuracy_run(
+        tp_engine *e, const tp_engine_journey_query *q, tp_engine_next_accuracy **ret, tp_err *err);
+void tp_engine_next_accuracy_free(tp_engine_next_accuracy *r);
+
+/* New references, NULL when out of memory; touchpoints as in the other
+ * builders ("touchpoint_id", and "touchpoint" with a namer); NaN is null. */
+json_t *tp_engine_funnel_json(const tp_engine_funnel *r);
+json_t *tp_engine_standing_json(const tp_engine_standing *r);
+json_t *tp_engine_paths_json(const tp_engine_paths *r, tp_engine_key_fn key_fn, void *arg);
+json_t *tp_engine_explorer_json(const tp_engine_explorer *r, tp_engine_key_fn key_fn, void *arg);
+json_t *tp_engine_next_json(const tp_engine_next *r, tp_engine_key_fn key_fn, void *arg);
+json_t *tp_engine_next_accuracy_json(const tp_engine_next_accuracy *r);
+
 #endif
