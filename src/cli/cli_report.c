@@ -155,7 +155,8 @@ static void usage(FILE *f) {
               "         [--from DATE] [--to DATE]                         (2024-04-01 local UTC+7, or RFC 3339)\n"
               "  scores:       [--group none|touchpoint|channel|touchpoint,channel] [--bucket none|day|week|month]\n"
               "                [--touchpoint KEYS] [--channel LIST] [--metric nps,csat,ces,goal,ease,emotion]\n"
-              "  attribution:  [--model last] [--conversion purchase] [--lookback-days N]\n"
+              "  attribution:  [--model first|last|last_non_direct|linear|time_decay|position|markov|shapley]\n"
+              "                [--conversion purchase] [--lookback-days N] [--half-life-days N] [--direct KEY]\n"
               "  weakest:      [--metric nps|csat] [--limit N]\n"
               "The same questions as GET /v1/reports/scores, /v1/reports/transitions and /v1/attribution.\n",
               f);
@@ -163,7 +164,8 @@ static void usage(FILE *f) {
 
 int tp_cli_report(int argc, char **argv) {
         static const char *const names[] = { "from", "to", "group", "bucket", "touchpoint", "channel",
-                                              "metric", "model", "conversion", "lookback_days", "limit" };
+                                              "metric", "model", "conversion", "lookback_days", "limit",
+                                              "half_life_days", "direct" };
         const char *url = "sqlite:./touchpoint.db", *format = "table", *val;
         tp_report_kind kind;
         tp_store *s = NULL;

@@ -132,13 +132,31 @@ static tp_rc parse_scores(tp_param_fn get, void *arg, tp_catalog *cat, tp_report
         return rc;
 }
 
-static tp_rc parse_attribution(tp_param_fn get, void *arg, tp_report_args *a, tp_err *err) {
-        const char *model = get(arg, "model"), *conv = get(arg, "conversion"), *lb = get(arg, "lookback_days");
+static const char *const model_names[_TP_ATTRIB_MODEL_MAX] = {
+        [TP_ATTRIB_FIRST] = "first",       [TP_ATTRIB_LAST] = "last",
+        [TP_ATTRIB_LAST_NON_DIRECT] = "last_non_direct",
+        [TP_ATTRIB_LINEAR] = "linear",     [TP_ATTRIB_TIME_DECAY] = "time_decay",
+        [TP_ATTRIB_POSITION] = "position", [TP_ATTRIB_MARKOV] = "markov",
+        [TP_ATTRIB_SHAPLEY] = "shapley",
+};
 
-        if (model && strcmp(model, "last") != 0)
-                return tp_err_setc(err, TP_UNPROCESSABLE, "model_unavailable", "model",
-                                   "attribution model '%.32s' is not available yet; this version answers 'last'",
-                                   model);
+static tp_rc parse_attribution(tp_param_fn get, void *arg, tp_catalog *cat, tp_report_args *a, tp_err *err) {
+        const char *model = get(arg, "model"), *conv = get(arg, "conversion"), *lb = get(arg, "lookback_days"),
+                   *hl = get(arg, "half_life_days"), *direct = get(arg, "direct");
+        long long half = 7;
+        int m;
+
+        a->model = TP_ATTRIB_LAST;
+        if (model) {
+                for (m = 0; m < _TP_ATTRIB_MODEL_MAX && strcmp(model, model_names[m]) != 0; m++)
+                        ;
+                if (m == _TP_ATTRIB_MODEL_MAX)
+                        return tp_err_setc(err, TP_INVALID, "invalid_value", "model",
+                                           "unknown attribution model '%.32s': use first, last, last_non_direct, "
+                                           "linear, time_decay, position, markov or shapley",
+                                           model);
+                a->model = (tp_attrib_model) m;
+        }
         if (conv && strcmp(conv, "purchase") != 0)
                 return tp_err_setc(err, TP_UNPROCESSABLE, "conversion_unavailable", "conversion",
                                    "only the 'purchase' event type counts as a conversion in this version");
@@ -146,6 +164,14 @@ static tp_rc parse_attribution(tp_param_fn get, void *arg, tp_report_args *a, tp
                    a->lookback_days > 3650))
                 return tp_err_setc(err, TP_INVALID, "invalid_value", "lookback_days",
                                    "'lookback_days' must be a whole number from 0 (unlimited) to 3650");
+        if (hl && (tp_parse_int(hl, "half_life_days", &half, err) != TP_OK || half < 1 || half > 3650))
+                return tp_err_setc(err, TP_INVALID, "invalid_value", "half_life_days",
+                                   "'half_life_days' must be a whole number from 1 to 3650");
+        if (direct && tp_catalog_find(cat, direct, &a->direct_tp, NULL) != TP_OK)
+                return tp_err_setc(err, TP_UNPROCESSABLE, "unknown_touchpoint", "direct", "unknown touchpoint '%.64s'",
+                                   direct);
+        tp_attrib_params_init(&a->attrib);
+        a->attrib.half_life = (double) half * 86400.0; /* engine paths carry ages in seconds */
         a->path.lookback = a->lookback_days * 86400;
         return TP_OK;
 }
@@ -185,7 +211,7 @@ tp_rc tp_report_parse(tp_report_kind kind, tp_param_fn get, void *arg, tp_catalo
         if (kind == TP_REPORT_SCORES)
                 return parse_scores(get, arg, cat, a, err);
         if (kind == TP_REPORT_ATTRIBUTION)
-                return parse_attribution(get, arg, a, err);
+                return parse_attribution(get, arg, cat, a, err);
         if (kind == TP_REPORT_WEAKEST)
                 return parse_weakest(get, arg, a, err);
         return TP_OK;
@@ -216,12 +242,63 @@ static json_t *attribution_json(const tp_engine_last_touch *r, tp_catalog *cat, 
                          "conversions", (json_int_t) r->unattributed, "value", (json_int_t) r->unattributed_revenue);
 }
 
+static json_t *multi_touch_json(const tp_attrib_result *r, tp_catalog *cat, const tp_report_args *a) {
+        json_t *arr = json_array();
+
+        for (size_t i = 0; arr && i < r->n; i++) {
+                char key[64];
+                if (r->conversions[i] == 0 && r->value[i] == 0)
+                        continue;
+                tp_catalog_key_of(cat, r->touchpoints[i], key, sizeof(key));
+                if (json_array_append_new(arr, json_pack("{s:s, s:f, s:f}", "touchpoint", key, "conversions",
+                                                         r->conversions[i], "value", r->value[i])) != 0) {
+                        json_decref(arr);
+                        return NULL;
+                }
+        }
+        if (!arr)
+                return NULL;
+        return json_pack("{s:s, s:s, s:I, s:o, s:{s:f, s:f}}", "model", model_names[a->model], "conversion",
+                         "purchase", "lookback_days", (json_int_t) a->lookback_days, "touchpoints", arr,
+                         "unattributed", "conversions", r->unattributed_conversions, "value",
+                         r->unattributed_value);
+}
+
+/* Every model but last touch (which has a rollup) builds the customers' paths. */
+static tp_rc run_multi_touch(tp_engine *e, tp_catalog *cat, const tp_report_args *a, json_t **ret_json,
+                             tp_err *err) {
+        tp_attrib_params p = a->attrib;
+        tp_attrib_result *r = NULL;
+        tp_rc rc;
+
+        if (a->model == TP_ATTRIB_LAST_NON_DIRECT && a->direct_tp) {
+                /* The model names the direct touchpoint by the engine's index,
+                 * which a first run tells. */
+                rc = tp_engine_attribution_run(e, &a->path, TP_ATTRIB_LAST, &p, &r, err);
+                if (rc != TP_OK)
+                        return rc;
+                for (size_t i = 0; i < r->n; i++)
+                        if (r->touchpoints[i] == a->direct_tp)
+                                p.direct = (int) i;
+                tp_attrib_result_free(r);
+                r = NULL;
+        }
+        rc = tp_engine_attribution_run(e, &a->path, a->model, &p, &r, err);
+        if (rc != TP_OK)
+                return rc;
+        *ret_json = multi_touch_json(r, cat, a);
+        tp_attrib_result_free(r);
+        return *ret_json ? TP_OK : tp_err_set(err, TP_NOMEM, "out of memory");
+}
+
 tp_rc tp_report_run(tp_engine *e, tp_catalog *cat, const tp_report_args *a, json_t **ret_json, tp_err *err) {
         json_t *j = NULL;
         tp_rc rc;
 
         if (a->kind == TP_REPORT_WEAKEST)
                 return tp_report_weakest(e, cat, a, ret_json, err);
+        if (a->kind == TP_REPORT_ATTRIBUTION && a->model != TP_ATTRIB_LAST)
+                return run_multi_touch(e, cat, a, ret_json, err);
         if (a->kind == TP_REPORT_EXPECTATIONS)
                 return tp_report_expectations(e, cat, a, ret_json, err);
         if (a->kind == TP_REPORT_SCORES) {

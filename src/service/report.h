@@ -31,6 +31,9 @@ typedef struct tp_report_args {
         tp_engine_scores_query scores;
         tp_engine_path_query path;
         long long lookback_days;
+        tp_attrib_model model;      /* attribution */
+        tp_attrib_params attrib;    /* attribution: half-life (seconds) */
+        int64_t direct_tp;          /* attribution last_non_direct: store id of the "direct" touchpoint, 0: none */
         tp_metric metric;   /* weakest: nps or csat */
         long long limit;    /* weakest: how many */
         int64_t now;        /* weakest: the trend windows end at min(to, now) */
@@ -43,7 +46,9 @@ typedef struct tp_report_args {
  *   all:          from, to (a local date 2024-04-01 in UTC+7, or RFC 3339)
  *   scores:       group none|touchpoint|channel|touchpoint,channel; bucket none|day|week|month;
  *                 touchpoint, channel, metric (comma-separated lists)
- *   attribution:  model (last), conversion (purchase), lookback_days 0..3650
+ *   attribution:  model first|last|last_non_direct|linear|time_decay|position|markov|shapley
+ *                 (default last), conversion (purchase), lookback_days 0..3650,
+ *                 half_life_days (time_decay, default 7), direct (last_non_direct: a touchpoint key)
  *   weakest:      metric nps|csat (default nps), limit 1..1000 (default 10)
  * Errors name the parameter: TP_INVALID for a malformed value, TP_UNPROCESSABLE
  * for an unknown touchpoint or a model this version does not answer.

@@ -321,9 +321,19 @@ check attribution_range_2 200 '.touchpoints == [{"touchpoint": "ads", "conversio
         and .unattributed == {"conversions": 1, "value": 30000}' \
         -H "$AH" "/v1/attribution?from=2024-06-03&to=2024-06-05"
 
-check attribution_markov 422 '.error.code == "model_unavailable" and .error.field == "model"' \
-        -H "$AH" "/v1/attribution?model=markov"
-check attribution_linear 422 '.error.code == "model_unavailable"' -H "$AH" "/v1/attribution?model=linear"
+# The path models split each purchase over its own journey (events since the
+# previous purchase); whatever the model, credited plus unattributed is all four
+# purchases and all 430,000 of value.
+for m in first last_non_direct linear time_decay position markov shapley; do
+        check "attribution_$m" 200 ".model == \"$m\" and
+                ((([.touchpoints[].conversions] | add // 0) + .unattributed.conversions) * 1e6 | round) == 4e6 and
+                ((([.touchpoints[].value] | add // 0) + .unattributed.value) | round) == 430000" \
+                -H "$AH" "/v1/attribution?model=$m"
+done
+check attribution_bad_model 400 '.error.code == "invalid_value" and .error.field == "model"' \
+        -H "$AH" "/v1/attribution?model=magic"
+check attribution_bad_direct 422 '.error.code == "unknown_touchpoint" and .error.field == "direct"' \
+        -H "$AH" "/v1/attribution?model=last_non_direct&direct=nowhere"
 check attribution_conversion 422 '.error.code == "conversion_unavailable" and .error.field == "conversion"' \
         -H "$AH" "/v1/attribution?conversion=signup"
 check attribution_lookback_neg 400 '.error.code == "invalid_value" and .error.field == "lookback_days"' \
