@@ -20,6 +20,12 @@ const tp_route tp_api_routes[] = {
         { "GET",  "/v1/reports/transitions",     TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_transitions, NULL },
         { "GET",  "/v1/reports/weakest",         TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_weakest,    NULL },
         { "GET",  "/v1/reports/expectations",    TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_expectations, NULL },
+        { "GET",  "/v1/reports/funnel",            TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_funnel, NULL },
+        { "GET",  "/v1/reports/standing",          TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_standing, NULL },
+        { "GET",  "/v1/reports/paths",             TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_paths, NULL },
+        { "GET",  "/v1/reports/explorer",          TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_explorer, NULL },
+        { "GET",  "/v1/reports/next",              TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_next, NULL },
+        { "GET",  "/v1/reports/next-accuracy",     TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_next_accuracy, NULL },
         { "GET",  "/v1/attribution",             TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_attribution,       NULL },
         { NULL, NULL, 0, TP_BODY_NONE, NULL, NULL },
 };

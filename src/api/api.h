@@ -24,6 +24,12 @@ tp_rc api_report_transitions(tp_req *req, tp_resp *resp);
 tp_rc api_attribution(tp_req *req, tp_resp *resp);
 tp_rc api_report_weakest(tp_req *req, tp_resp *resp);
 tp_rc api_report_expectations(tp_req *req, tp_resp *resp);
+tp_rc api_report_funnel(tp_req *req, tp_resp *resp);
+tp_rc api_report_standing(tp_req *req, tp_resp *resp);
+tp_rc api_report_paths(tp_req *req, tp_resp *resp);
+tp_rc api_report_explorer(tp_req *req, tp_resp *resp);
+tp_rc api_report_next(tp_req *req, tp_resp *resp);
+tp_rc api_report_next_accuracy(tp_req *req, tp_resp *resp);
 
 tp_rc api_health(tp_req *req, tp_resp *resp);
 tp_rc api_metrics(tp_req *req, tp_resp *resp);

@@ -45,3 +45,27 @@ tp_rc api_report_weakest(tp_req *req, tp_resp *resp) {
 tp_rc api_report_expectations(tp_req *req, tp_resp *resp) {
         return report(req, resp, TP_REPORT_EXPECTATIONS);
 }
+
+tp_rc api_report_funnel(tp_req *req, tp_resp *resp) {
+        return report(req, resp, TP_REPORT_FUNNEL);
+}
+
+tp_rc api_report_standing(tp_req *req, tp_resp *resp) {
+        return report(req, resp, TP_REPORT_STANDING);
+}
+
+tp_rc api_report_paths(tp_req *req, tp_resp *resp) {
+        return report(req, resp, TP_REPORT_PATHS);
+}
+
+tp_rc api_report_explorer(tp_req *req, tp_resp *resp) {
+        return report(req, resp, TP_REPORT_EXPLORER);
+}
+
+tp_rc api_report_next(tp_req *req, tp_resp *resp) {
+        return report(req, resp, TP_REPORT_NEXT);
+}
+
+tp_rc api_report_next_accuracy(tp_req *req, tp_resp *resp) {
+        return report(req, resp, TP_REPORT_NEXT_ACCURACY);
+}

@@ -15,7 +15,7 @@
 #include "service/report.h"
 #include "store/store.h"
 
-#define MAX_OPTS 16
+#define MAX_OPTS 24
 
 typedef struct opts {
         const char *name[MAX_OPTS], *value[MAX_OPTS];
@@ -82,13 +82,14 @@ static void put_csv(const char *s, int is_text) {
 }
 
 static int print_rows(json_t *result, const char *format) {
-        static const char *const arrays[] = { "rows", "transitions", "touchpoints" };
+        static const char *const arrays[] = { "rows", "transitions", "touchpoints", "stages", "paths", "links",
+                                              "next" };
         /* (weakest and expectations answer in "touchpoints" too) */
         json_t *rows = NULL, *flat, *cols;
         size_t i, c;
         int widths[128];
 
-        for (i = 0; i < 3 && !rows; i++)
+        for (i = 0; i < sizeof(arrays) / sizeof(arrays[0]) && !rows; i++)
                 rows = json_object_get(result, arrays[i]);
         if (!json_is_array(rows))
                 return -1;
@@ -150,7 +151,8 @@ static int print_rows(json_t *result, const char *format) {
 }
 
 static void usage(FILE *f) {
-        fputs("usage: touchpoint report scores|transitions|attribution|weakest|expectations --db URL\n"
+        fputs("usage: touchpoint report scores|transitions|attribution|weakest|expectations|funnel|standing|\n"
+              "                         paths|explorer|next|next-accuracy --db URL\n"
               "         [--format table|csv|json]\n"
               "         [--from DATE] [--to DATE]                         (2024-04-01 local UTC+7, or RFC 3339)\n"
               "  scores:       [--group none|touchpoint|channel|touchpoint,channel] [--bucket none|day|week|month]\n"
@@ -158,6 +160,9 @@ static void usage(FILE *f) {
               "  attribution:  [--model first|last|last_non_direct|linear|time_decay|position|markov|shapley]\n"
               "                [--conversion purchase] [--lookback-days N] [--half-life-days N] [--direct KEY]\n"
               "  weakest:      [--metric nps|csat] [--limit N]\n"
+              "  funnel, standing: [--journey KEY]      paths: [--length K] [--top N]\n"
+              "  explorer:     --start KEY [--depth D]   next: --touchpoint KEY[,KEY] | --customer ID [--order 2] [--top K]\n"
+              "  next-accuracy: --split DATE\n"
               "The same questions as GET /v1/reports/scores, /v1/reports/transitions and /v1/attribution.\n",
               f);
 }
@@ -165,7 +170,8 @@ static void usage(FILE *f) {
 int tp_cli_report(int argc, char **argv) {
         static const char *const names[] = { "from", "to", "group", "bucket", "touchpoint", "channel",
                                               "metric", "model", "conversion", "lookback_days", "limit",
-                                              "half_life_days", "direct" };
+                                              "half_life_days", "direct", "journey", "length",
+                                              "top", "start", "depth", "customer", "order", "split" };
         const char *url = "sqlite:./touchpoint.db", *format = "table", *val;
         tp_report_kind kind;
         tp_store *s = NULL;
@@ -191,6 +197,18 @@ int tp_cli_report(int argc, char **argv) {
                 kind = TP_REPORT_WEAKEST;
         else if (strcmp(argv[0], "expectations") == 0)
                 kind = TP_REPORT_EXPECTATIONS;
+        else if (strcmp(argv[0], "funnel") == 0)
+                kind = TP_REPORT_FUNNEL;
+        else if (strcmp(argv[0], "standing") == 0)
+                kind = TP_REPORT_STANDING;
+        else if (strcmp(argv[0], "paths") == 0)
+                kind = TP_REPORT_PATHS;
+        else if (strcmp(argv[0], "explorer") == 0)
+                kind = TP_REPORT_EXPLORER;
+        else if (strcmp(argv[0], "next") == 0)
+                kind = TP_REPORT_NEXT;
+        else if (strcmp(argv[0], "next-accuracy") == 0)
+                kind = TP_REPORT_NEXT_ACCURACY;
         else {
                 fprintf(stderr, "touchpoint report: unknown report '%s'\n", argv[0]);
                 usage(stderr);

@@ -227,6 +227,60 @@ tp_rc tp_catalog_expected(tp_catalog *cat, int64_t id, double *ret_csat, double 
         return rc;
 }
 
+tp_rc tp_catalog_stages(tp_catalog *cat, const char *journey, char (*keys)[64], int max, int *ret_n,
+                        char *ret_journey, tp_err *err) {
+        const char *j = journey && *journey ? journey : NULL;
+        int n = 0, found = 0;
+        tp_rc rc = TP_OK;
+
+        pthread_rwlock_rdlock(&cat->lock);
+        for (int i = 0; i < cat->n && rc == TP_OK; i++) {
+                const tp_touchpoint *t = &cat->v[i].tp;
+                if (!t->journey || !t->stage || !t->active)
+                        continue;
+                if (!j)
+                        j = t->journey;
+                else if (!journey || !*journey) {
+                        if (strcmp(j, t->journey) != 0)
+                                rc = tp_err_setc(err, TP_INVALID, "invalid_value", "journey",
+                                                 "there are several journeys: name one with 'journey'");
+                }
+                if (rc != TP_OK || strcmp(j, t->journey) != 0)
+                        continue;
+                found = 1;
+                if (t->stage_pos >= 0 && t->stage_pos < max) {
+                        if (t->stage_pos >= n)
+                                n = t->stage_pos + 1;
+                        (void) snprintf(keys[t->stage_pos], 64, "%s", t->stage);
+                }
+        }
+        if (rc == TP_OK && !found)
+                rc = j ? tp_err_setc(err, TP_NOTFOUND, NULL, "journey", "no journey '%.64s' with touchpoints", j)
+                       : tp_err_setc(err, TP_NOTFOUND, NULL, "journey", "no journey defined yet");
+        if (rc == TP_OK) {
+                (void) snprintf(ret_journey, 64, "%s", j);
+                *ret_n = n;
+        }
+        pthread_rwlock_unlock(&cat->lock);
+        return rc;
+}
+
+int tp_catalog_stage_pos(tp_catalog *cat, const char *journey, int64_t id) {
+        int pos = -1;
+
+        pthread_rwlock_rdlock(&cat->lock);
+        for (int i = 0; i < cat->n; i++) {
+                const tp_touchpoint *t = &cat->v[i].tp;
+                if (t->id == id) {
+                        if (t->active && t->journey && strcmp(t->journey, journey) == 0)
+                                pos = t->stage_pos;
+                        break;
+                }
+        }
+        pthread_rwlock_unlock(&cat->lock);
+        return pos;
+}
+
 int tp_catalog_count(tp_catalog *cat) {
         int n;
 

@@ -36,6 +36,17 @@ void tp_catalog_key_of(tp_catalog *cat, int64_t id, char *out, size_t outsz);
 tp_rc tp_catalog_expected(tp_catalog *cat, int64_t id, double *ret_csat, double *ret_nps, double *ret_ces,
                           char *stage, size_t stagesz);
 
+/* The stages of a journey, in order: their keys into keys[0 .. *ret_n) (64 bytes
+ * each, at most max).  journey NULL or "": the only journey there is (TP_INVALID
+ * naming "journey" when there are several); its key is copied into ret_journey
+ * (64 bytes).  TP_NOTFOUND for an unknown journey. */
+tp_rc tp_catalog_stages(tp_catalog *cat, const char *journey, char (*keys)[64], int max, int *ret_n,
+                        char *ret_journey, tp_err *err);
+
+/* The stage position of touchpoint `id` in `journey`, or -1 when it is not one
+ * of that journey's active touchpoints. */
+int tp_catalog_stage_pos(tp_catalog *cat, const char *journey, int64_t id);
+
 /* Number of touchpoints. */
 int tp_catalog_count(tp_catalog *cat);
 

@@ -214,6 +214,8 @@ tp_rc tp_report_parse(tp_report_kind kind, tp_param_fn get, void *arg, tp_catalo
                 return parse_attribution(get, arg, cat, a, err);
         if (kind == TP_REPORT_WEAKEST)
                 return parse_weakest(get, arg, a, err);
+        if (kind >= TP_REPORT_FUNNEL)
+                return tp_report_parse_journey(kind, get, arg, cat, a, err);
         return TP_OK;
 }
 
@@ -297,6 +299,8 @@ tp_rc tp_report_run(tp_engine *e, tp_catalog *cat, const tp_report_args *a, json
 
         if (a->kind == TP_REPORT_WEAKEST)
                 return tp_report_weakest(e, cat, a, ret_json, err);
+        if (a->kind >= TP_REPORT_FUNNEL)
+                return tp_report_run_journey(e, cat, a, ret_json, err);
         if (a->kind == TP_REPORT_ATTRIBUTION && a->model != TP_ATTRIB_LAST)
                 return run_multi_touch(e, cat, a, ret_json, err);
         if (a->kind == TP_REPORT_EXPECTATIONS)

@@ -18,7 +18,13 @@ typedef enum tp_report_kind {
         TP_REPORT_TRANSITIONS,
         TP_REPORT_ATTRIBUTION,
         TP_REPORT_WEAKEST,      /* touchpoints ranked by the upper 95% bound of their score */
-        TP_REPORT_EXPECTATIONS  /* each touchpoint's expected scores against what customers report */
+        TP_REPORT_EXPECTATIONS, /* each touchpoint's expected scores against what customers report */
+        TP_REPORT_FUNNEL,       /* customers reaching each stage, conversion, drop-off, time between stages */
+        TP_REPORT_STANDING,     /* customers by the stage of their latest event */
+        TP_REPORT_PATHS,        /* the most frequent paths */
+        TP_REPORT_EXPLORER,     /* paths from a start touchpoint, for a Sankey */
+        TP_REPORT_NEXT,         /* the likely next touchpoints (Markov order 1 or 2) */
+        TP_REPORT_NEXT_ACCURACY /* the next-touchpoint models on a time-split hold-out */
 } tp_report_kind;
 
 #define TP_REPORT_MAX_LIST 256
@@ -37,6 +43,14 @@ typedef struct tp_report_args {
         tp_metric metric;   /* weakest: nps or csat */
         long long limit;    /* weakest: how many */
         int64_t now;        /* weakest: the trend windows end at min(to, now) */
+        tp_engine_journey_query journey_q; /* journey questions */
+        struct {
+                tp_catalog *cat;
+                char journey[64];
+        } stage_ctx;                       /* funnel, standing: stage of a touchpoint */
+        char stages[TP_ENGINE_STAGES_MAX][64];
+        int nstages;
+        char customer[129];                /* next: the customer whose last events are the context */
         int64_t tps[TP_REPORT_MAX_LIST];
         const char *channels[TP_REPORT_MAX_LIST];
         char *channel_text; /* owned: the channels point into it */
@@ -50,6 +64,11 @@ typedef struct tp_report_args {
  *                 (default last), conversion (purchase), lookback_days 0..3650,
  *                 half_life_days (time_decay, default 7), direct (last_non_direct: a touchpoint key)
  *   weakest:      metric nps|csat (default nps), limit 1..1000 (default 10)
+ *   funnel, standing: journey (a key; default the only one)
+ *   paths:        length 1..32 (default 5), top 1..1000 (default 20)
+ *   explorer:     start (a touchpoint key, required), depth 1..32 (default 3)
+ *   next:         touchpoint (one key, or two "prev,last" for order 2) or customer, top 1..100
+ *   next_accuracy: split (required; the hold-out starts there)
  * Errors name the parameter: TP_INVALID for a malformed value, TP_UNPROCESSABLE
  * for an unknown touchpoint or a model this version does not answer.
  * tp_report_args_done() releases *a, also after a failure. */
