@@ -5,6 +5,8 @@
  * Every report first lets the engine read what the store committed since its
  * last look, so a client sees its own writes.
  */
+#include <unistd.h>
+
 #include "api/api.h"
 #include "service/report.h"
 
@@ -13,16 +15,28 @@ static const char *query_param(void *arg, const char *name) {
 }
 
 static tp_rc report(tp_req *req, tp_resp *resp, tp_report_kind kind) {
+        const tp_config *cfg = req->ctx->cfg;
         tp_report_args a;
         json_t *j = NULL;
         tp_rc rc;
 
+        /* Heavy questions are capped so a burst of them cannot starve ingest of
+         * the two cores: beyond the cap, 503 and come back in a second. */
+        if (atomic_fetch_add(&req->ctx->reports_running, 1) >= cfg->max_reports) {
+                atomic_fetch_sub(&req->ctx->reports_running, 1);
+                req->retry_after = 1;
+                return tp_err_setc(&req->err, TP_BUSY, NULL, "", "%u reports are running already (the limit); retry shortly",
+                                   cfg->max_reports);
+        }
+        if (cfg->report_delay_us > 0)
+                usleep((useconds_t) cfg->report_delay_us);
         rc = tp_report_parse(kind, query_param, req, req->ctx->cat, &a, &req->err);
         if (rc == TP_OK)
                 rc = tp_engine_load(req->ctx->engine, req->ctx->engine_store, &req->err);
         if (rc == TP_OK)
                 rc = tp_report_run(req->ctx->engine, req->ctx->cat, &a, &j, &req->err);
         tp_report_args_done(&a);
+        atomic_fetch_sub(&req->ctx->reports_running, 1);
         return rc == TP_OK ? tp_http_reply_json(resp, 200, j) : rc;
 }
 

@@ -26,7 +26,7 @@ int tp_cli_serve(int argc, char **argv) {
                 if (strcmp(a, "--help") == 0) {
                         puts("usage: touchpoint serve [--db URL] [--listen HOST:PORT] [--threads N]\n"
                              "         [--max-body BYTES] [--max-items N] [--queue-jobs N] [--conn-limit N]\n"
-                             "         [--per-ip-limit N] [--timeout SECONDS]\n"
+                             "         [--per-ip-limit N] [--timeout SECONDS] [--max-reports N]\n"
                              "Prints 'listening on http://HOST:PORT' once it accepts requests; SIGTERM stops it\n"
                              "after the requests in flight are answered.");
                         return 0;
@@ -49,6 +49,10 @@ int tp_cli_serve(int argc, char **argv) {
                         cfg.per_ip_limit = (unsigned) v;
                 } else if ((val = tp_cli_opt(argc, argv, &i, "--timeout")) && !parse_size(val, &v) && v > 0) {
                         cfg.conn_timeout = (unsigned) v;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--max-reports")) && !parse_size(val, &v) && v > 0) {
+                        cfg.max_reports = (unsigned) v;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--test-report-delay-us")) && !parse_size(val, &v)) {
+                        cfg.report_delay_us = (long) v;
                 } else if ((val = tp_cli_opt(argc, argv, &i, "--test-commit-delay-us")) && !parse_size(val, &v)) {
                         cfg.commit_delay_us = (long) v;
                 } else {

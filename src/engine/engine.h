@@ -607,4 +607,139 @@ json_t *tp_engine_explorer_json(const tp_engine_explorer *r, tp_engine_key_fn ke
 json_t *tp_engine_next_json(const tp_engine_next *r, tp_engine_key_fn key_fn, void *arg);
 json_t *tp_engine_next_accuracy_json(const tp_engine_next_accuracy *r);
 
+/* ---- key drivers ---- */
+
+/* How strongly each touchpoint's score moves an overall outcome: the Pearson
+ * correlation of each predictor with the outcome and Johnson's relative
+ * weights (Johnson 2000), shown as an importance x performance matrix.
+ * tp_drivers_compute() is the pure statistics (engine_drivers.c);
+ * tp_engine_drivers_run() builds the customer x touchpoint matrix from the
+ * engine's responses and calls it.
+ *
+ * Missing is missing, never zero: every correlation uses the rows where both
+ * of its variables are present (pairwise-complete), among the rows whose
+ * outcome is present.  A pairwise matrix need not be positive semi-definite:
+ * negative eigenvalues are clamped to 0 and counted.  Eigenvalues at or below
+ * 1e-10 x the largest are treated as 0 in Λ⁻¹ (a pseudo-inverse), so
+ * identical predictors share their weight equally instead of failing. */
+
+#define TP_DRIVERS_MAX_P 64 /* predictors: 1 .. this */
+
+typedef struct tp_drivers_result {
+        size_t p;        /* predictors */
+        size_t n;        /* rows used: outcome present and at least one predictor present */
+        double *r;       /* [p] correlation of predictor j with the outcome (0 when j or y is
+                          *   constant over their common rows) */
+        uint64_t *r_n;   /* [p] rows with predictor j and the outcome present */
+        double *rxx;     /* [p * p] pairwise correlations among the predictors, row-major;
+                          *   1 on the diagonal, 0 where a pair has < 3 common rows or no variance */
+        uint64_t *rxx_n; /* [p * p] common rows of each pair (the diagonal: r_n) */
+        double *raw;     /* [p] raw relative weights ε_j; they sum to r2 */
+        double *rel;     /* [p] relative importance ε_j / r2, a fraction summing to 1 (0 when r2 = 0) */
+        double *mean;    /* [p] mean of predictor j over its rows with the outcome present */
+        double r2;       /* Σ ε = r_xyᵀ Rxx⁺ r_xy */
+        unsigned clamped;   /* negative eigenvalues of rxx set to 0 (not positive semi-definite) */
+        double min_eigen;   /* the smallest eigenvalue of rxx before clamping */
+        unsigned undefined; /* predictor pairs (j < k) whose correlation was undefined and set to 0 */
+} tp_drivers_result;
+
+/* x: n rows x p predictors, row-major, NaN = missing; y: n outcomes, a NaN
+ * row is skipped.  On success *ret is filled and owns its arrays
+ * (tp_drivers_result_done()); on failure it is not written.  Errors:
+ * TP_INVALID for NULL inputs or p = 0; TP_UNPROCESSABLE with field
+ * "predictors" when p > TP_DRIVERS_MAX_P, field "rows" when a predictor has
+ * fewer than p + 2 rows with the outcome present, field "outcome" when the
+ * outcome is constant; TP_NOMEM. */
+tp_rc tp_drivers_compute(
+        const double *x, size_t n, size_t p, const double *y, tp_drivers_result *ret, tp_err *err);
+/* Release the arrays of a result; accepts NULL. */
+void tp_drivers_result_done(tp_drivers_result *r);
+
+typedef enum tp_drivers_outcome {
+        TP_DRIVERS_OUTCOME_TOUCHPOINT, /* the customer's mean answer of outcome_metric at outcome_touchpoint */
+        TP_DRIVERS_OUTCOME_METRIC,     /* the customer's mean answer of outcome_metric at any touchpoint */
+        TP_DRIVERS_OUTCOME_PURCHASE    /* 1 when the customer has a purchase event in range, else 0 */
+} tp_drivers_outcome;
+
+/* The importance x performance priority matrix, split at the mean relative
+ * weight (100 / p %) and the mean of the touchpoints' performances; a value
+ * equal to the mean counts as high. */
+typedef enum tp_drivers_quadrant {
+        TP_DRIVERS_FIX_FIRST,    /* high importance, low performance */
+        TP_DRIVERS_KEEP_UP,      /* high importance, high performance */
+        TP_DRIVERS_LOW_PRIORITY, /* low importance, low performance */
+        TP_DRIVERS_OVERKILL      /* low importance, high performance: "possible overkill" */
+} tp_drivers_quadrant;
+
+/* "fix_first", "keep_up", "low_priority", "possible_overkill". */
+const char *tp_drivers_quadrant_name(tp_drivers_quadrant q);
+
+typedef struct tp_engine_drivers_query {
+        int64_t from, to;            /* answers and purchases in [from, to); INT64_MIN / INT64_MAX: open */
+        tp_metric metric;            /* the predictors' metric (default CSAT) */
+        const int64_t *touchpoints;  /* only these as predictors (store ids), NULL: all */
+        size_t ntouchpoints;
+        tp_drivers_outcome outcome;  /* default TP_DRIVERS_OUTCOME_METRIC */
+        tp_metric outcome_metric;    /* default NPS */
+        int64_t outcome_touchpoint;  /* OUTCOME_TOUCHPOINT: its store id (never a predictor) */
+        uint32_t min_n;              /* predictors need this many customers with the outcome;
+                                      *   0: the engine's min_n (30 by default) */
+} tp_engine_drivers_query;
+
+/* Open range, CSAT predictors, outcome the customer's mean NPS, min_n 0. */
+void tp_engine_drivers_query_init(tp_engine_drivers_query *q);
+
+typedef struct tp_engine_driver {
+        int64_t touchpoint; /* store id */
+        uint64_t n;         /* customers with an answer here and the outcome */
+        double r;           /* correlation with the outcome */
+        double weight_pct;  /* relative weight, % of R² */
+        double raw;         /* raw relative weight ε (share of the outcome's variance) */
+        double performance; /* mean of the customers' scores here (metric's scale) */
+        tp_drivers_quadrant quadrant;
+} tp_engine_driver;
+
+typedef struct tp_engine_driver_excluded {
+        int64_t touchpoint;
+        uint64_t n; /* customers with an answer here and the outcome (< min_n) */
+} tp_engine_driver_excluded;
+
+typedef struct tp_engine_drivers {
+        tp_metric metric;
+        tp_drivers_outcome outcome;
+        tp_metric outcome_metric;
+        int64_t outcome_touchpoint;
+        uint32_t min_n;
+        tp_engine_driver *rows; /* by weight descending, then touchpoint id */
+        size_t nrows;
+        tp_engine_driver_excluded *excluded; /* below min_n, by touchpoint id */
+        size_t nexcluded;
+        double r2;
+        uint64_t customers; /* with the outcome and at least one predictor */
+        double mean_importance, mean_performance; /* the quadrant split */
+        unsigned clamped;   /* as tp_drivers_result */
+        double min_eigen;
+        unsigned undefined;
+        uint64_t rows_scanned; /* responses visited */
+} tp_engine_drivers;
+
+/* Per customer (anonymous answers take no part) and predictor touchpoint: the
+ * mean of the customer's answers of q->metric there in range.  Errors:
+ * TP_INVALID for an unknown metric or outcome, an outcome metric equal to the
+ * predictors' metric with OUTCOME_METRIC (the outcome would contain its
+ * predictors), an outcome touchpoint the engine does not know; TP_UNPROCESSABLE
+ * as tp_drivers_compute() (field "predictors": more than TP_DRIVERS_MAX_P
+ * touchpoints qualify, filter them) and when no touchpoint reaches min_n
+ * (field "min_n"); the max_rows budget; TP_NOMEM. */
+tp_rc tp_engine_drivers_run(
+        tp_engine *e, const tp_engine_drivers_query *q, tp_engine_drivers **ret, tp_err *err);
+void tp_engine_drivers_free(tp_engine_drivers *r);
+
+/* New reference, NULL when out of memory: {"metric", "outcome", "r2",
+ * "customers", "mean_importance", "mean_performance", "clamped_eigenvalues",
+ * "touchpoints": [{"touchpoint_id", "touchpoint" (with a namer), "n",
+ * "correlation", "weight_pct", "raw_weight", "performance", "quadrant"}],
+ * "excluded": [{"touchpoint_id", "touchpoint", "n"}]}. */
+json_t *tp_engine_drivers_json(const tp_engine_drivers *r, tp_engine_key_fn key_fn, void *arg);
+
 #endif

@@ -21,4 +21,5 @@ void tp_config_init(tp_config *cfg) {
         cfg->queue_jobs = 4096;
         cfg->queue_bytes = 256u * 1024 * 1024;
         cfg->txn_max_items = 50000;
+        cfg->max_reports = 4;
 }

@@ -30,6 +30,8 @@ typedef struct tp_config {
         size_t queue_bytes;          /* bytes of request bodies waiting for the writer */
         size_t txn_max_items;        /* items in one group commit */
         long commit_delay_us;        /* test hook: injected delay before each commit */
+        unsigned max_reports;        /* analytics questions answered at once; more get 503 */
+        long report_delay_us;        /* test hook: injected delay inside each report */
 } tp_config;
 
 void tp_config_init(tp_config *cfg);

@@ -8,6 +8,7 @@
 #define TP_CTX_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "engine/engine.h"
@@ -29,6 +30,7 @@ typedef struct tp_ctx {
         tp_engine *engine;         /* analytics */
         tp_store *engine_store;    /* used only inside tp_engine_load(), which serialises itself */
         int64_t started;           /* Unix seconds */
+        atomic_uint reports_running; /* bounded by cfg->max_reports */
 } tp_ctx;
 
 #endif
