@@ -83,3 +83,7 @@ tp_rc api_report_next(tp_req *req, tp_resp *resp) {
 tp_rc api_report_next_accuracy(tp_req *req, tp_resp *resp) {
         return report(req, resp, TP_REPORT_NEXT_ACCURACY);
 }
+
+tp_rc api_report_drivers(tp_req *req, tp_resp *resp) {
+        return report(req, resp, TP_REPORT_DRIVERS);
+}

@@ -15,7 +15,7 @@
 #include "service/report.h"
 #include "store/store.h"
 
-#define MAX_OPTS 24
+#define MAX_OPTS 32
 
 typedef struct opts {
         const char *name[MAX_OPTS], *value[MAX_OPTS];
@@ -83,7 +83,7 @@ static void put_csv(const char *s, int is_text) {
 
 static int print_rows(json_t *result, const char *format) {
         static const char *const arrays[] = { "rows", "transitions", "touchpoints", "stages", "paths", "links",
-                                              "next" };
+                                              "next", "drivers" };
         /* (weakest and expectations answer in "touchpoints" too) */
         json_t *rows = NULL, *flat, *cols;
         size_t i, c;
@@ -152,7 +152,7 @@ static int print_rows(json_t *result, const char *format) {
 
 static void usage(FILE *f) {
         fputs("usage: touchpoint report scores|transitions|attribution|weakest|expectations|funnel|standing|\n"
-              "                         paths|explorer|next|next-accuracy --db URL\n"
+              "                         paths|explorer|next|next-accuracy|drivers --db URL\n"
               "         [--format table|csv|json]\n"
               "         [--from DATE] [--to DATE]                         (2024-04-01 local UTC+7, or RFC 3339)\n"
               "  scores:       [--group none|touchpoint|channel|touchpoint,channel] [--bucket none|day|week|month]\n"
@@ -163,6 +163,7 @@ static void usage(FILE *f) {
               "  funnel, standing: [--journey KEY]      paths: [--length K] [--top N]\n"
               "  explorer:     --start KEY [--depth D]   next: --touchpoint KEY[,KEY] | --customer ID [--order 2] [--top K]\n"
               "  next-accuracy: --split DATE\n"
+              "  drivers:      [--metric csat] [--outcome nps|...|purchase] [--outcome-touchpoint KEY] [--min-n N]\n"
               "The same questions as GET /v1/reports/scores, /v1/reports/transitions and /v1/attribution.\n",
               f);
 }
@@ -171,7 +172,8 @@ int tp_cli_report(int argc, char **argv) {
         static const char *const names[] = { "from", "to", "group", "bucket", "touchpoint", "channel",
                                               "metric", "model", "conversion", "lookback_days", "limit",
                                               "half_life_days", "direct", "journey", "length",
-                                              "top", "start", "depth", "customer", "order", "split" };
+                                              "top", "start", "depth", "customer", "order", "split", "outcome",
+                                              "outcome_touchpoint", "min_n" };
         const char *url = "sqlite:./touchpoint.db", *format = "table", *val;
         tp_report_kind kind;
         tp_store *s = NULL;
@@ -209,6 +211,8 @@ int tp_cli_report(int argc, char **argv) {
                 kind = TP_REPORT_NEXT;
         else if (strcmp(argv[0], "next-accuracy") == 0)
                 kind = TP_REPORT_NEXT_ACCURACY;
+        else if (strcmp(argv[0], "drivers") == 0)
+                kind = TP_REPORT_DRIVERS;
         else {
                 fprintf(stderr, "touchpoint report: unknown report '%s'\n", argv[0]);
                 usage(stderr);

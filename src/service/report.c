@@ -214,6 +214,29 @@ tp_rc tp_report_parse(tp_report_kind kind, tp_param_fn get, void *arg, tp_catalo
                 return parse_attribution(get, arg, cat, a, err);
         if (kind == TP_REPORT_WEAKEST)
                 return parse_weakest(get, arg, a, err);
+        if (kind == TP_REPORT_DRIVERS) {
+                /* touchpoint= filters the predictors, as it filters scores. */
+                const char *tp = get(arg, "touchpoint");
+                if (tp) {
+                        char *copy = tp_strdup(tp), *items[TP_REPORT_MAX_LIST];
+                        size_t n = 0;
+                        if (!copy)
+                                return tp_err_set(err, TP_NOMEM, "out of memory");
+                        rc = split_list("touchpoint", copy, items, &n, err);
+                        for (size_t i = 0; i < n && rc == TP_OK; i++)
+                                if (tp_catalog_find(cat, items[i], &a->tps[i], NULL) != TP_OK)
+                                        rc = tp_err_setc(err, TP_UNPROCESSABLE, "unknown_touchpoint", "touchpoint",
+                                                         "unknown touchpoint '%.64s'", items[i]);
+                        tp_free(copy);
+                        if (rc != TP_OK)
+                                return rc;
+                        if (n) {
+                                a->scores.touchpoints = a->tps;
+                                a->scores.ntouchpoints = n;
+                        }
+                }
+                return tp_report_parse_drivers(get, arg, cat, a, err);
+        }
         if (kind >= TP_REPORT_FUNNEL)
                 return tp_report_parse_journey(kind, get, arg, cat, a, err);
         return TP_OK;
@@ -299,6 +322,8 @@ tp_rc tp_report_run(tp_engine *e, tp_catalog *cat, const tp_report_args *a, json
 
         if (a->kind == TP_REPORT_WEAKEST)
                 return tp_report_weakest(e, cat, a, ret_json, err);
+        if (a->kind == TP_REPORT_DRIVERS)
+                return tp_report_drivers(e, cat, a, ret_json, err);
         if (a->kind >= TP_REPORT_FUNNEL)
                 return tp_report_run_journey(e, cat, a, ret_json, err);
         if (a->kind == TP_REPORT_ATTRIBUTION && a->model != TP_ATTRIB_LAST)

@@ -24,7 +24,8 @@ typedef enum tp_report_kind {
         TP_REPORT_PATHS,        /* the most frequent paths */
         TP_REPORT_EXPLORER,     /* paths from a start touchpoint, for a Sankey */
         TP_REPORT_NEXT,         /* the likely next touchpoints (Markov order 1 or 2) */
-        TP_REPORT_NEXT_ACCURACY /* the next-touchpoint models on a time-split hold-out */
+        TP_REPORT_NEXT_ACCURACY, /* the next-touchpoint models on a time-split hold-out */
+        TP_REPORT_DRIVERS        /* how strongly each touchpoint's score moves an outcome */
 } tp_report_kind;
 
 #define TP_REPORT_MAX_LIST 256
@@ -51,6 +52,7 @@ typedef struct tp_report_args {
         char stages[TP_ENGINE_STAGES_MAX][64];
         int nstages;
         char customer[129];                /* next: the customer whose last events are the context */
+        tp_engine_drivers_query drivers_q; /* drivers */
         int64_t tps[TP_REPORT_MAX_LIST];
         const char *channels[TP_REPORT_MAX_LIST];
         char *channel_text; /* owned: the channels point into it */
@@ -69,6 +71,9 @@ typedef struct tp_report_args {
  *   explorer:     start (a touchpoint key, required), depth 1..32 (default 3)
  *   next:         touchpoint (one key, or two "prev,last" for order 2) or customer, top 1..100
  *   next_accuracy: split (required; the hold-out starts there)
+ *   drivers:      metric (the touchpoints' scores, default csat), outcome (a metric, default nps,
+ *                 or "purchase"), outcome_touchpoint (a key: the outcome is asked there),
+ *                 touchpoint (comma list), min_n 3..100000
  * Errors name the parameter: TP_INVALID for a malformed value, TP_UNPROCESSABLE
  * for an unknown touchpoint or a model this version does not answer.
  * tp_report_args_done() releases *a, also after a failure. */

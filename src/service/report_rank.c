@@ -26,6 +26,7 @@
 #include "common/alloc.h"
 #include "service/report.h"
 #include "service/report_int.h"
+#include "service/validate.h"
 
 #define Z95 1.959963984540054
 #define TREND_WINDOW (30 * 86400)
@@ -268,5 +269,64 @@ tp_rc tp_report_expectations(tp_engine *e, tp_catalog *cat, const tp_report_args
         tp_engine_scores_free(r);
         if (!arr || !(*ret_json = json_pack("{s:o}", "touchpoints", arr)))
                 return tp_err_set(err, TP_NOMEM, "out of memory");
+        return TP_OK;
+}
+
+/* ---- key drivers ----------------------------------------------------------- */
+
+static void key_of_cat(void *arg, int64_t id, char *out, size_t outsz) {
+        tp_catalog_key_of((tp_catalog *) arg, id, out, outsz);
+}
+
+tp_rc tp_report_parse_drivers(tp_param_fn get, void *arg, tp_catalog *cat, tp_report_args *a, tp_err *err) {
+        tp_engine_drivers_query *q = &a->drivers_q;
+        const char *m = get(arg, "metric"), *o = get(arg, "outcome"), *ot = get(arg, "outcome_touchpoint"),
+                   *mn = get(arg, "min_n");
+        long long v = 0;
+
+        tp_engine_drivers_query_init(q);
+        q->from = a->scores.from;
+        q->to = a->scores.to;
+        if (m && tp_metric_parse(m, &q->metric) != TP_OK)
+                return tp_err_setc(err, TP_INVALID, "invalid_value", "metric", "unknown metric '%.32s'", m);
+        if (o && strcmp(o, "purchase") == 0) {
+                q->outcome = TP_DRIVERS_OUTCOME_PURCHASE;
+        } else if (o && tp_metric_parse(o, &q->outcome_metric) != TP_OK) {
+                return tp_err_setc(err, TP_INVALID, "invalid_value", "outcome",
+                                   "'outcome' must be a metric (nps, csat, ces, goal, ease, emotion) or purchase");
+        }
+        if (ot) {
+                if (q->outcome == TP_DRIVERS_OUTCOME_PURCHASE)
+                        return tp_err_setc(err, TP_INVALID, "invalid_value", "outcome_touchpoint",
+                                           "'outcome_touchpoint' goes with a metric outcome, not purchase");
+                if (tp_catalog_find(cat, ot, &q->outcome_touchpoint, NULL) != TP_OK)
+                        return tp_err_setc(err, TP_UNPROCESSABLE, "unknown_touchpoint", "outcome_touchpoint",
+                                           "unknown touchpoint '%.64s'", ot);
+                q->outcome = TP_DRIVERS_OUTCOME_TOUCHPOINT;
+        }
+        if (mn) {
+                if (tp_parse_int(mn, "min_n", &v, err) != TP_OK || v < 3 || v > 100000)
+                        return tp_err_setc(err, TP_INVALID, "invalid_value", "min_n",
+                                           "'min_n' must be a whole number from 3 to 100000");
+                q->min_n = (uint32_t) v;
+        }
+        /* The scores' touchpoint filter (parsed by the caller) narrows the predictors. */
+        q->touchpoints = a->scores.touchpoints;
+        q->ntouchpoints = a->scores.ntouchpoints;
+        return TP_OK;
+}
+
+tp_rc tp_report_drivers(tp_engine *e, tp_catalog *cat, const tp_report_args *a, json_t **ret_json, tp_err *err) {
+        tp_engine_drivers *r = NULL;
+        json_t *j;
+        tp_rc rc = tp_engine_drivers_run(e, &a->drivers_q, &r, err);
+
+        if (rc != TP_OK)
+                return rc;
+        j = tp_engine_drivers_json(r, key_of_cat, cat);
+        tp_engine_drivers_free(r);
+        if (!j)
+                return tp_err_set(err, TP_NOMEM, "out of memory");
+        *ret_json = j;
         return TP_OK;
 }
