@@ -56,8 +56,10 @@ same "every purchase attributed or counted unattributed" "$((r + u))" "$s"
 
 "$TP" report scores --db "sqlite:$DB" --group nonsense >/dev/null 2>"$T/err"
 [ $? -eq 2 ] && grep -q "group" "$T/err" && ok "bad --group exits 2 naming it" || bad "bad --group"
-"$TP" report attribution --db "sqlite:$DB" --model markov >/dev/null 2>"$T/err"
-[ $? -eq 2 ] && grep -q "not available" "$T/err" && ok "unavailable model exits 2" || bad "unavailable model"
+"$TP" report attribution --db "sqlite:$DB" --model magic >/dev/null 2>"$T/err"
+[ $? -eq 2 ] && grep -q "unknown attribution model" "$T/err" && ok "unknown model exits 2" || bad "unknown model"
+r=$("$TP" report attribution --db "sqlite:$DB" --model markov --format json | jq -r '([.touchpoints[].conversions] | add) + .unattributed.conversions | round')
+same "markov: credited + unattributed = all purchases" "$r" "$s"
 "$TP" report scores --db "sqlite:$T/missing/db" >/dev/null 2>&1
 [ $? -eq 1 ] && ok "missing store exits 1" || bad "missing store"
 n=$("$TP" report scores --db "sqlite:$DB" --group touchpoint --format table | wc -l)
