@@ -174,8 +174,14 @@ typedef enum tp_engine_group {
         TP_ENGINE_GROUP_NONE,
         TP_ENGINE_GROUP_TOUCHPOINT,
         TP_ENGINE_GROUP_CHANNEL,
-        TP_ENGINE_GROUP_TOUCHPOINT_CHANNEL
+        TP_ENGINE_GROUP_TOUCHPOINT_CHANNEL,
+        TP_ENGINE_GROUP_STAGE /* by the stage query.stage_fn gives each touchpoint */
 } tp_engine_group;
+
+/* A touchpoint's stage, 0 .. nstages-1, or -1 when it has none (its answers then
+ * form a row of stage -1).  Called once per touchpoint, under the engine's lock:
+ * it must not call the engine. */
+typedef int (*tp_engine_stage_fn)(void *arg, int64_t touchpoint);
 
 typedef enum tp_engine_bucket {
         TP_ENGINE_BUCKET_NONE,
@@ -194,6 +200,9 @@ typedef struct tp_engine_scores_query {
         tp_engine_group group;
         tp_engine_bucket bucket;
         tp_engine_strategy strategy;
+        tp_engine_stage_fn stage_fn; /* TP_ENGINE_GROUP_STAGE: required */
+        void *stage_arg;
+        uint32_t nstages;            /* 1 .. TP_ENGINE_STAGES_MAX */
 } tp_engine_scores_query;
 
 #define TP_ENGINE_METRIC(m) (1u << (m)) /* a bit of tp_engine_scores_query.metrics */
@@ -235,6 +244,7 @@ typedef struct tp_engine_score_row {
         int64_t bucket;     /* start of the bucket (local midnight as Unix seconds); 0 without buckets */
         int64_t touchpoint; /* store id; 0 when not grouped by touchpoint */
         char channel[32];   /* "" when not grouped by channel or the answers had none */
+        int stage;          /* grouped by stage: 0 .. nstages-1, or -1 for touchpoints without one */
         tp_engine_nps nps;
         tp_engine_csat csat;
         tp_engine_ces ces;
@@ -419,7 +429,6 @@ tp_rc tp_engine_attribution_run(tp_engine *e, const tp_engine_path_query *q, tp_
 /* The stage position (0 .. nstages-1) of a touchpoint (store id), -1 when it
  * has none.  Called under the engine's shared lock, once per touchpoint the
  * engine knows: it must not call the engine. */
-typedef int (*tp_engine_stage_fn)(void *arg, int64_t touchpoint);
 
 typedef struct tp_engine_journey_query {
         int64_t from, to;            /* events in [from, to); INT64_MIN / INT64_MAX: open */

@@ -136,7 +136,7 @@ static json_t *factor_json(const tp_engine_factor *x) {
 }
 
 static const char *const bucket_names[] = { "none", "day", "week", "month" };
-static const char *const group_names[] = { "none", "touchpoint", "channel", "touchpoint_channel" };
+static const char *const group_names[] = { "none", "touchpoint", "channel", "touchpoint_channel", "stage" };
 
 json_t *tp_engine_scores_json(const tp_engine_scores *r, tp_engine_key_fn key_fn, void *arg) {
         json_t *o = json_object(), *rows = json_array();
@@ -156,6 +156,8 @@ json_t *tp_engine_scores_json(const tp_engine_scores *r, tp_engine_key_fn key_fn
                 if (gtp && put_tp(row, "touchpoint_id", "touchpoint", x->touchpoint, key_fn, arg))
                         goto fail;
                 if (gch && put(row, "channel", x->channel[0] ? json_string(x->channel) : json_null()))
+                        goto fail;
+                if (r->group == TP_ENGINE_GROUP_STAGE && put(row, "stage", json_integer(x->stage)))
                         goto fail;
                 if ((r->metrics & TP_ENGINE_METRIC(TP_METRIC_NPS) && put(row, "nps", nps_json(&x->nps))) ||
                     (r->metrics & TP_ENGINE_METRIC(TP_METRIC_CSAT) && put(row, "csat", csat_json(&x->csat))) ||

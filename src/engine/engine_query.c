@@ -280,7 +280,8 @@ typedef struct sctx {
         uint8_t slotf[ENG_NSLOT];  /* the metrics asked, by slot */
         uint32_t slotm[ENG_NSLOT]; /* the same as masks, for the rollup loop */
         int allslots;              /* all metrics asked */
-        int gtp, gch;              /* grouped by touchpoint, by channel */
+        int gtp, gch;              /* grouped by touchpoint (or stage), by channel */
+        const uint32_t *tpmap;     /* by stage: touchpoint index -> stage group (NULL: by touchpoint) */
         uint32_t ntpg, nchg;       /* touchpoint, channel dimension of the key */
         int bucketed;
         int32_t dlo;      /* first day of daymap */
@@ -293,7 +294,7 @@ typedef struct sctx {
 static inline uint64_t group_key(const sctx *s, int32_t day, uint32_t tp, uint32_t ch) {
         uint64_t b = s->bucketed ? s->daymap[day - s->dlo] : 0;
 
-        return (b * s->ntpg + (s->gtp ? tp : 0)) * s->nchg + (s->gch ? ch : 0);
+        return (b * s->ntpg + (s->gtp ? (s->tpmap ? s->tpmap[tp] : tp) : 0)) * s->nchg + (s->gch ? ch : 0);
 }
 
 /* One block's rows with a <= ts < z; full: all of them are (no time test).
@@ -441,6 +442,8 @@ static int cmp_score_row(const void *pa, const void *pb) {
                 return a->bucket < b->bucket ? -1 : 1;
         if (a->touchpoint != b->touchpoint)
                 return a->touchpoint < b->touchpoint ? -1 : 1;
+        if (a->stage != b->stage)
+                return a->stage < b->stage ? -1 : 1;
         return strcmp(a->channel, b->channel);
 }
 
@@ -457,12 +460,14 @@ static tp_rc budget_error(tp_err *err, const char *what, uint64_t limit) {
 tp_rc tp_engine_scores_run(tp_engine *e, const tp_engine_scores_query *q, tp_engine_scores **ret, tp_err *err) {
         tp_engine_scores *res = NULL;
         uint8_t *tpf = NULL, chf[256];
+        uint32_t *tpmap = NULL;
         sctx s = { 0 };
         tp_rc rc = TP_OK;
         int64_t lo, hi;
         int locked = 0;
 
-        if ((unsigned) q->group > TP_ENGINE_GROUP_TOUCHPOINT_CHANNEL)
+        if ((unsigned) q->group > TP_ENGINE_GROUP_STAGE ||
+            (q->group == TP_ENGINE_GROUP_STAGE && (!q->stage_fn || q->nstages < 1 || q->nstages > TP_ENGINE_STAGES_MAX)))
                 return tp_err_setf(err, TP_INVALID, "group", "unknown grouping %d", (int) q->group);
         if ((unsigned) q->bucket > TP_ENGINE_BUCKET_MONTH)
                 return tp_err_setf(err, TP_INVALID, "bucket", "unknown bucket %d", (int) q->bucket);
@@ -514,9 +519,23 @@ tp_rc tp_engine_scores_run(tp_engine *e, const tp_engine_scores_query *q, tp_eng
                 }
                 s.chf = chf;
         }
-        s.gtp = q->group == TP_ENGINE_GROUP_TOUCHPOINT || q->group == TP_ENGINE_GROUP_TOUCHPOINT_CHANNEL;
+        s.gtp = q->group == TP_ENGINE_GROUP_TOUCHPOINT || q->group == TP_ENGINE_GROUP_TOUCHPOINT_CHANNEL ||
+                q->group == TP_ENGINE_GROUP_STAGE;
         s.gch = q->group == TP_ENGINE_GROUP_CHANNEL || q->group == TP_ENGINE_GROUP_TOUCHPOINT_CHANNEL;
         s.ntpg = s.gtp ? e->ntp : 1;
+        if (q->group == TP_ENGINE_GROUP_STAGE) {
+                /* Stage groups 0 .. nstages-1, and nstages for touchpoints without one. */
+                if (!(tpmap = tp_malloc((e->ntp ? e->ntp : 1) * sizeof(*tpmap)))) {
+                        rc = tp_err_set(err, TP_NOMEM, "out of memory");
+                        goto done;
+                }
+                for (uint32_t t = 0; t < e->ntp; t++) {
+                        int st = q->stage_fn(q->stage_arg, e->tp_ids[t]);
+                        tpmap[t] = st >= 0 && (uint32_t) st < q->nstages ? (uint32_t) st : q->nstages;
+                }
+                s.tpmap = tpmap;
+                s.ntpg = q->nstages + 1;
+        }
         s.nchg = s.gch ? e->chans.n : 1;
         s.bucketed = q->bucket != TP_ENGINE_BUCKET_NONE;
         {
@@ -587,7 +606,8 @@ tp_rc tp_engine_scores_run(tp_engine *e, const tp_engine_scores_query *q, tp_eng
                 b = (uint32_t) (key / s.ntpg);
                 row = &res->rows[res->nrows++];
                 row->bucket = s.bucketed ? s.bstart[b] : 0;
-                row->touchpoint = s.gtp ? e->tp_ids[tp] : 0;
+                row->touchpoint = s.gtp && !s.tpmap ? e->tp_ids[tp] : 0;
+                row->stage = s.tpmap ? (tp < q->nstages ? (int) tp : -1) : -1;
                 if (s.gch)
                         memcpy(row->channel, e->chans.names[ch], sizeof(row->channel));
                 row_stats(c, e->o.min_n, row);
@@ -602,6 +622,7 @@ done:
         tp_free(s.daymap);
         tp_free(s.bstart);
         tp_free(tpf);
+        tp_free(tpmap);
         if (rc != TP_OK) {
                 tp_engine_scores_free(res);
                 return rc;

@@ -70,7 +70,7 @@ static tp_rc split_list(const char *name, char *s, char **items, size_t *ret_n, 
 }
 
 static tp_rc parse_scores(tp_param_fn get, void *arg, tp_catalog *cat, tp_report_args *a, tp_err *err) {
-        static const char *const groups[] = { "none", "touchpoint", "channel", "touchpoint,channel" };
+        static const char *const groups[] = { "none", "touchpoint", "channel", "touchpoint,channel", "stage" };
         static const char *const buckets[] = { "none", "day", "week", "month" };
         char *items[TP_REPORT_MAX_LIST], *copy;
         int group = 0, bucket = 0;
@@ -78,11 +78,18 @@ static tp_rc parse_scores(tp_param_fn get, void *arg, tp_catalog *cat, tp_report
         size_t n;
         tp_rc rc;
 
-        if ((rc = pick(get, arg, "group", groups, 4, &group, err)) != TP_OK ||
+        if ((rc = pick(get, arg, "group", groups, 5, &group, err)) != TP_OK ||
             (rc = pick(get, arg, "bucket", buckets, 4, &bucket, err)) != TP_OK)
                 return rc;
         a->scores.group = (tp_engine_group) group;
         a->scores.bucket = (tp_engine_bucket) bucket;
+        if (a->scores.group == TP_ENGINE_GROUP_STAGE) {
+                if ((rc = tp_report_stages(get, arg, cat, a, err)) != TP_OK)
+                        return rc;
+                a->scores.stage_fn = tp_report_stage_of;
+                a->scores.stage_arg = a;
+                a->scores.nstages = (uint32_t) a->nstages;
+        }
         if ((s = get(arg, "touchpoint"))) {
                 if (!(copy = tp_strdup(s)))
                         return tp_err_set(err, TP_NOMEM, "out of memory");
@@ -335,6 +342,8 @@ tp_rc tp_report_run(tp_engine *e, tp_catalog *cat, const tp_report_args *a, json
                 rc = tp_engine_scores_run(e, &a->scores, &r, err);
                 if (rc == TP_OK)
                         j = tp_engine_scores_json(r, key_of, cat);
+                if (j && a->scores.group == TP_ENGINE_GROUP_STAGE)
+                        j = tp_report_name_stages(j, "rows", a);
                 tp_engine_scores_free(r);
         } else if (a->kind == TP_REPORT_TRANSITIONS) {
                 tp_engine_transitions *r = NULL;

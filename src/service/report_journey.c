@@ -17,7 +17,7 @@ static void key_of(void *arg, int64_t id, char *out, size_t outsz) {
 }
 
 /* The engine asks once per touchpoint which stage of the chosen journey it is in. */
-static int stage_of(void *arg, int64_t id) {
+int tp_report_stage_of(void *arg, int64_t id) {
         const tp_report_args *a = arg;
 
         return tp_catalog_stage_pos(a->stage_ctx.cat, a->stage_ctx.journey, id);
@@ -55,12 +55,8 @@ tp_rc tp_report_parse_journey(tp_report_kind kind, tp_param_fn get, void *arg, t
         switch (kind) {
         case TP_REPORT_FUNNEL:
         case TP_REPORT_STANDING:
-                rc = tp_catalog_stages(cat, get(arg, "journey"), a->stages, TP_ENGINE_STAGES_MAX, &a->nstages,
-                                       a->stage_ctx.journey, err);
-                if (rc == TP_NOTFOUND)
-                        rc = tp_err_setc(err, TP_UNPROCESSABLE, "unknown_journey", "journey", "%s", err ? err->msg : "");
-                a->stage_ctx.cat = cat;
-                q->stage_fn = stage_of;
+                rc = tp_report_stages(get, arg, cat, a, err);
+                q->stage_fn = tp_report_stage_of;
                 q->stage_arg = a;
                 q->nstages = (uint32_t) a->nstages;
                 return rc;
@@ -122,14 +118,26 @@ tp_rc tp_report_parse_journey(tp_report_kind kind, tp_param_fn get, void *arg, t
         }
 }
 
-/* Name the stages in a funnel or standing answer: "stage": 0 gains "key". */
-static json_t *name_stages(json_t *j, const tp_report_args *a) {
-        json_t *arr = j ? json_object_get(j, "stages") : NULL, *o;
+tp_rc tp_report_stages(tp_param_fn get, void *arg, tp_catalog *cat, tp_report_args *a, tp_err *err) {
+        tp_rc rc = tp_catalog_stages(cat, get(arg, "journey"), a->stages, TP_ENGINE_STAGES_MAX, &a->nstages,
+                                     a->stage_ctx.journey, err);
+
+        if (rc == TP_NOTFOUND) {
+                char msg[sizeof(err->msg)];
+                (void) snprintf(msg, sizeof(msg), "%s", err ? err->msg : "");
+                rc = tp_err_setc(err, TP_UNPROCESSABLE, "unknown_journey", "journey", "%s", msg);
+        }
+        a->stage_ctx.cat = cat;
+        return rc;
+}
+
+json_t *tp_report_name_stages(json_t *j, const char *array, const tp_report_args *a) {
+        json_t *arr = j ? json_object_get(j, array) : NULL, *o;
         size_t i;
 
         json_array_foreach(arr, i, o) {
                 json_int_t s = json_integer_value(json_object_get(o, "stage"));
-                if (json_is_object(o) && s >= 0 && s < a->nstages)
+                if (json_is_object(o) && json_is_integer(json_object_get(o, "stage")) && s >= 0 && s < a->nstages)
                         json_object_set_new(o, "key", json_string(a->stages[s]));
         }
         if (j)
@@ -146,14 +154,14 @@ tp_rc tp_report_run_journey(tp_engine *e, tp_catalog *cat, const tp_report_args 
         case TP_REPORT_FUNNEL: {
                 tp_engine_funnel *r = NULL;
                 if ((rc = tp_engine_funnel_run(e, q, &r, err)) == TP_OK)
-                        j = name_stages(tp_engine_funnel_json(r), a);
+                        j = tp_report_name_stages(tp_engine_funnel_json(r), "stages", a);
                 tp_engine_funnel_free(r);
                 break;
         }
         case TP_REPORT_STANDING: {
                 tp_engine_standing *r = NULL;
                 if ((rc = tp_engine_standing_run(e, q, &r, err)) == TP_OK)
-                        j = name_stages(tp_engine_standing_json(r), a);
+                        j = tp_report_name_stages(tp_engine_standing_json(r), "stages", a);
                 tp_engine_standing_free(r);
                 break;
         }

@@ -40,6 +40,21 @@ r=$("$TP" report scores --db "sqlite:$DB" --metric ces --from 2024-01-01 --to 20
 s=$(sqlite3 "$DB" "SELECT avg(score) FROM responses WHERE metric = 'ces' AND ts >= 1704042000 AND ts < 1719766800")
 same "mean CES in 2024-H1 (local dates, UTC+7)" "$r" "$s"
 
+for st in before during after; do
+        r=$("$TP" report scores --db "sqlite:$DB" --group stage --metric nps --format json |
+                jq -r ".rows[] | select(.key == \"$st\") | .nps.score")
+        s=$(sqlite3 "$DB" "SELECT 100.0 * (sum(score >= 9) - sum(score <= 6)) / count(*) FROM responses r
+                           JOIN touchpoints t ON t.id = r.touchpoint WHERE metric = 'nps' AND t.stage = '$st'")
+        same "NPS of stage $st" "$r" "$s"
+done
+r=$("$TP" report scores --db "sqlite:$DB" --group stage --bucket month --metric csat --format json |
+        jq -r '[.rows[] | select(.key == "during") | .csat.n] | add')
+s=$(sqlite3 "$DB" "SELECT count(*) FROM responses r JOIN touchpoints t ON t.id = r.touchpoint
+                   WHERE metric = 'csat' AND t.stage = 'during'")
+same "CSAT answers of stage during, summed over months" "$r" "$s"
+"$TP" report scores --db "sqlite:$DB" --group stage --journey nowhere >/dev/null 2>"$T/err"
+[ $? -eq 2 ] && grep -q "journey" "$T/err" && ok "unknown journey exits 2 naming it" || bad "unknown journey"
+
 r=$("$TP" report transitions --db "sqlite:$DB" --format json | jq -r '.total')
 s=$(sqlite3 "$DB" "SELECT count(*) FROM (SELECT LAG(touchpoint) OVER (PARTITION BY customer ORDER BY ts, seq) AS p FROM events) WHERE p IS NOT NULL")
 same "transition total" "$r" "$s"

@@ -222,7 +222,7 @@ check filter_touchpoint_and_channel 200 '.rows[0] | .ease.n == 1 and .nps == nul
 # ---- score errors ---------------------------------------------------------------------
 
 check bad_group 400 '.error.code == "invalid_value" and .error.field == "group"' \
-        -H "$AH" "/v1/reports/scores?group=stage"
+        -H "$AH" "/v1/reports/scores?group=region"
 check bad_bucket 400 '.error.field == "bucket"' -H "$AH" "/v1/reports/scores?bucket=year"
 check bad_metric 400 '.error.field == "metric"' -H "$AH" "/v1/reports/scores?metric=nps,wow"
 check bad_channel 400 '.error.code == "invalid_value" and .error.field == "channel"' \
