@@ -103,6 +103,11 @@ tp_rc api_customer_timeline(tp_req *req, tp_resp *resp) {
         if (cursor && parse_cursor(cursor, &after_ts, &after_kind, &after_seq) != 0)
                 return tp_err_setc(&req->err, TP_INVALID, "invalid_value", "cursor",
                                    "'cursor' must be the 'next' value of a previous page");
+        if (!atomic_load(&req->ctx->cust_ready)) {
+                req->retry_after = 5;
+                return tp_err_setc(&req->err, TP_BUSY, NULL, "",
+                                   "the customer index is still being built after start-up; retry shortly");
+        }
         c.items = json_array();
         if (!c.items)
                 return tp_err_set(&req->err, TP_NOMEM, "out of memory");

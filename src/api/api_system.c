@@ -16,7 +16,8 @@ tp_rc api_health(tp_req *req, tp_resp *resp) {
         rc = tp_store_counts(ctx->store, &ev, &rs, &err);
         pthread_mutex_unlock(&ctx->store_lock);
         return tp_http_reply_json(resp, rc == TP_OK ? 200 : 503,
-                                  json_pack("{s:s, s:s, s:I, s:i, s:I, s:I}", "status", rc == TP_OK ? "ok" : "degraded",
+                                  json_pack("{s:s, s:s, s:s, s:I, s:i, s:I, s:I}", "status", rc == TP_OK ? "ok" : "degraded",
+                                            "customer_index", atomic_load(&ctx->cust_ready) ? "ready" : "building",
                                             "store", rc == TP_OK ? "ok" : tp_rc_code(rc), "uptime_s",
                                             (json_int_t) (tp_time_now() - ctx->started), "touchpoints",
                                             tp_catalog_count(ctx->cat), "events", (json_int_t) ev, "responses",

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include <microhttpd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/jsonx.h"
 #include "common/log.h"
@@ -18,6 +20,7 @@
  * process, so timelines stay quick to answer. */
 typedef struct tailer {
         tp_custidx *ci;
+        atomic_int *ready; /* set after a successful catch-up */
         tp_engine *engine;
         tp_store *engine_store;
         pthread_t thread;
@@ -41,6 +44,8 @@ static void *tail_main(void *arg) {
                 pthread_mutex_unlock(&t->lock);
                 if (tp_custidx_catch_up(t->ci, &err) != TP_OK)
                         tp_log_warn("customer index: %s", err.msg);
+                else
+                        atomic_store(t->ready, 1);
                 if (tp_engine_load(t->engine, t->engine_store, &err) != TP_OK)
                         tp_log_warn("engine: %s", err.msg);
                 pthread_mutex_lock(&t->lock);
@@ -57,19 +62,31 @@ static void tailer_stop(tailer *t) {
         pthread_join(t->thread, NULL);
 }
 
-/* The customer index is built on its own thread while the engine loads: both
- * scan every row, and on two cores doing them side by side nearly halves the
- * start-up time. */
+/* The customer index (timelines only) is built on its own thread after the
+ * engine has loaded, while the server already answers: the engine gets both
+ * cores for its load, and until the index is ready a timeline request gets 503
+ * with Retry-After rather than a long wait that would hold an HTTP thread. */
 typedef struct cust_build {
         tp_custidx *ci;
-        tp_rc rc;
-        tp_err err;
+        atomic_int *ready;
 } cust_build;
 
 static void *cust_build_main(void *arg) {
         cust_build *b = arg;
+        int64_t t0 = tp_time_mono_us();
+        uint64_t ncust = 0, nrows = 0;
+        tp_err err = { 0 };
 
-        b->rc = tp_custidx_catch_up(b->ci, &b->err);
+        if (tp_custidx_catch_up(b->ci, &err) != TP_OK) {
+                /* The tailer retries every second and marks the index ready
+                 * once a catch-up succeeds; timelines answer 503 until then. */
+                tp_log_error("customer index: %s (the tailer retries)", err.msg);
+                return NULL;
+        }
+        tp_custidx_size(b->ci, &ncust, &nrows);
+        atomic_store(b->ready, 1);
+        tp_log_info("customer index built in %.2f s: %llu customers, %llu rows", (double) (tp_time_mono_us() - t0) / 1e6,
+                    (unsigned long long) ncust, (unsigned long long) nrows);
         return NULL;
 }
 
@@ -96,8 +113,9 @@ int tp_server_run(const tp_config *cfg) {
         tp_ctx ctx = { .cfg = cfg };
         tp_store *wstore = NULL, *cstore = NULL;
         tailer tail = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
-        int tail_started = 0;
-        uint64_t ncust = 0, nrows = 0;
+        int tail_started = 0, cb_started = 0;
+        cust_build cb = { 0 };
+        pthread_t cb_thread;
         tp_http *http = NULL;
         tp_err err = { 0 };
         sigset_t set;
@@ -147,38 +165,44 @@ int tp_server_run(const tp_config *cfg) {
         }
         {
                 int64_t t0 = tp_time_mono_us();
-                cust_build cb = { .ci = ctx.cust, .rc = TP_OK };
-                pthread_t cbt;
-                int cb_started = pthread_create(&cbt, NULL, cust_build_main, &cb) == 0;
                 tp_engine_mem mem;
-                tp_rc erc;
 
-                if (!cb_started)
-                        cust_build_main(&cb);
-                erc = tp_store_open(cfg->db_url, TP_STORE_READONLY, &ctx.engine_store, &err);
-                if (erc == TP_OK)
-                        erc = tp_engine_new(NULL, &ctx.engine, &err);
-                if (erc == TP_OK)
-                        erc = tp_engine_load(ctx.engine, ctx.engine_store, &err);
-                if (cb_started)
-                        pthread_join(cbt, NULL);
-                if (erc != TP_OK) {
+                if (tp_store_open(cfg->db_url, TP_STORE_READONLY, &ctx.engine_store, &err) != TP_OK ||
+                    tp_engine_new(NULL, &ctx.engine, &err) != TP_OK ||
+                    tp_engine_load(ctx.engine, ctx.engine_store, &err) != TP_OK) {
                         tp_log_error("cannot load the analytics engine: %s", err.msg);
                         goto out;
                 }
-                if (cb.rc != TP_OK) {
-                        tp_log_error("cannot build the customer index: %s", cb.err.msg);
-                        goto out;
-                }
-                tp_custidx_size(ctx.cust, &ncust, &nrows);
                 tp_engine_memory(ctx.engine, &mem);
-                tp_log_info("engine and customer index loaded in %.2f s: %llu events, %llu responses, %.1f MiB "
+                tp_log_info("engine loaded in %.2f s: %llu events, %llu responses, %.1f MiB "
                             "(%.1f bytes per event, %.1f per response)",
                             (double) (tp_time_mono_us() - t0) / 1e6, (unsigned long long) mem.events,
                             (unsigned long long) mem.responses, (double) mem.total / 1048576.0, mem.per_event,
                             mem.per_response);
         }
+        cb.ci = ctx.cust;
+        cb.ready = &ctx.cust_ready;
+        {
+                /* A small store is indexed before the ready line (it takes
+                 * milliseconds, and timelines then never answer 503); a large
+                 * one in the background. */
+                int64_t ne = 0, nr = 0;
+                tp_err cerr = { 0 };
+
+                pthread_mutex_lock(&ctx.store_lock);
+                (void) tp_store_counts(ctx.store, &ne, &nr, &cerr);
+                pthread_mutex_unlock(&ctx.store_lock);
+                if (ne + nr < 2000000) {
+                        cust_build_main(&cb);
+                } else if (pthread_create(&cb_thread, NULL, cust_build_main, &cb) != 0) {
+                        tp_log_error("cannot start the customer index build");
+                        goto out;
+                } else {
+                        cb_started = 1;
+                }
+        }
         tail.ci = ctx.cust;
+        tail.ready = &ctx.cust_ready;
         tail.engine = ctx.engine;
         tail.engine_store = ctx.engine_store;
         if (pthread_create(&tail.thread, NULL, tail_main, &tail) != 0) {
@@ -193,8 +217,7 @@ int tp_server_run(const tp_config *cfg) {
         /* The ready line: tests and operators wait for it. */
         printf("listening on http://%s:%u\n", host, bound);
         fflush(stdout);
-        tp_log_info("serving %s with %d touchpoints, %llu customers, %llu indexed rows", cfg->db_url,
-                    tp_catalog_count(ctx.cat), (unsigned long long) ncust, (unsigned long long) nrows);
+        tp_log_info("serving %s with %d touchpoints", cfg->db_url, tp_catalog_count(ctx.cat));
 
         if (sigwait(&set, &sig) == 0)
                 tp_log_info("signal %d: finishing requests in flight", sig);
@@ -208,6 +231,8 @@ out:
         tp_http_stop(http);
         if (tail_started)
                 tailer_stop(&tail);
+        if (cb_started)
+                pthread_join(cb_thread, NULL); /* bounded: one scan of the store */
         tp_custidx_free(ctx.cust);
         tp_store_close(cstore);
         tp_engine_free(ctx.engine);

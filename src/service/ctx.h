@@ -31,6 +31,7 @@ typedef struct tp_ctx {
         tp_store *engine_store;    /* used only inside tp_engine_load(), which serialises itself */
         int64_t started;           /* Unix seconds */
         atomic_uint reports_running; /* bounded by cfg->max_reports */
+        atomic_int cust_ready;       /* the customer index finished its first build */
 } tp_ctx;
 
 #endif
