@@ -273,6 +273,8 @@ void tp_engine_scores_free(tp_engine_scores *r);
 typedef struct tp_engine_path_query {
         int64_t from, to; /* INT64_MIN / INT64_MAX: open */
         int64_t lookback; /* last touch only; 0 = unlimited */
+        const char *conversion; /* tp_engine_attribution_run(): the event type that converts;
+                                 * NULL: "purchase" (the rollups always use purchase) */
         tp_engine_strategy strategy;
 } tp_engine_path_query;
 

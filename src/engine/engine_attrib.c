@@ -459,7 +459,7 @@ static int ps_reserve(pathset *s, size_t touches) {
 /* One journey: the non-purchase events of buf[a, z) (within lookback seconds
  * of `at` when lookback > 0), ages measured from `at`. */
 static int ps_add(pathset *s, const eng_item *buf, uint32_t a, uint32_t z, uint32_t at, int64_t lookback,
-        double conv, double value, double nulls) {
+        int ctype, double conv, double value, double nulls) {
         size_t off;
         tp_attrib_path *p;
 
@@ -467,7 +467,7 @@ static int ps_add(pathset *s, const eng_item *buf, uint32_t a, uint32_t z, uint3
                 return -1;
         off = s->nt;
         for (uint32_t i = a; i < z; i++) {
-                if ((buf[i].r.tb & ENG_TB_TYPE) == ENG_TYPE_PURCHASE)
+                if ((int) (buf[i].r.tb & ENG_TB_TYPE) == ctype)
                         continue;
                 if (lookback > 0 && (int64_t) at - (int64_t) buf[i].r.ts > lookback)
                         continue;
@@ -492,8 +492,10 @@ static void ps_done(pathset *s) {
         tp_free(s->age);
 }
 
-/* Every customer's journeys; rdlock held.  -1 when out of memory. */
-static int build_paths(const tp_engine *e, const tp_engine_path_query *q, pathset *s) {
+/* Every customer's journeys ending at events of type code ctype (-1: the type
+ * never occurred, so every journey is a null path); rdlock held.  -1 when out
+ * of memory. */
+static int build_paths(const tp_engine *e, const tp_engine_path_query *q, int ctype, pathset *s) {
         eng_item *buf = NULL;
         size_t cap = 0;
         int rc = -1;
@@ -517,15 +519,15 @@ static int build_paths(const tp_engine *e, const tp_engine_path_query *q, pathse
                 for (uint32_t i = 0; i < n; i++) {
                         const eng_rec *r = &buf[i].r;
 
-                        if ((r->tb & ENG_TB_TYPE) != ENG_TYPE_PURCHASE)
+                        if ((int) (r->tb & ENG_TB_TYPE) != ctype)
                                 continue;
                         if ((int64_t) r->ts >= q->from && (int64_t) r->ts < q->to &&
-                                ps_add(s, buf, seg, i, r->ts, q->lookback, 1.0, (double) buf[i].value, 0.0) < 0)
+                                ps_add(s, buf, seg, i, r->ts, q->lookback, ctype, 1.0, (double) buf[i].value, 0.0) < 0)
                                 goto out;
                         seg = i + 1;
                 }
                 if (seg < n && (int64_t) buf[n - 1].r.ts >= q->from && (int64_t) buf[n - 1].r.ts < q->to &&
-                        ps_add(s, buf, seg, n, buf[n - 1].r.ts, 0, 0.0, 0.0, 1.0) < 0)
+                        ps_add(s, buf, seg, n, buf[n - 1].r.ts, 0, ctype, 0.0, 0.0, 1.0) < 0)
                         goto out;
         }
         for (size_t i = 0; i < s->n; i++) {
@@ -556,7 +558,10 @@ tp_rc tp_engine_attribution_run(tp_engine *e, const tp_engine_path_query *q, tp_
                         "the query would scan more than max_rows = %llu rows", (unsigned long long) e->o.max_rows);
                 goto out;
         }
-        if (build_paths(e, q, &s) < 0) {
+        if (build_paths(e, q,
+                    q->conversion && strcmp(q->conversion, "purchase") != 0 ? eng_sdict_find(&e->types, q->conversion)
+                                                                           : ENG_TYPE_PURCHASE,
+                    &s) < 0) {
                 rc = tp_err_set(err, TP_NOMEM, "out of memory");
                 goto out;
         }

@@ -164,9 +164,14 @@ static tp_rc parse_attribution(tp_param_fn get, void *arg, tp_catalog *cat, tp_r
                                            model);
                 a->model = (tp_attrib_model) m;
         }
-        if (conv && strcmp(conv, "purchase") != 0)
-                return tp_err_setc(err, TP_UNPROCESSABLE, "conversion_unavailable", "conversion",
-                                   "only the 'purchase' event type counts as a conversion in this version");
+        if (conv && tp_check_event_type(conv, err) != TP_OK)
+                return tp_err_setc(err, TP_INVALID, "invalid_value", "conversion",
+                                   "'conversion' must be an event type such as purchase or signup");
+        if (conv)
+                (void) snprintf(a->conversion, sizeof(a->conversion), "%s", conv);
+        else
+                (void) snprintf(a->conversion, sizeof(a->conversion), "purchase");
+        a->path.conversion = a->conversion;
         if (lb && (tp_parse_int(lb, "lookback_days", &a->lookback_days, err) != TP_OK || a->lookback_days < 0 ||
                    a->lookback_days > 3650))
                 return tp_err_setc(err, TP_INVALID, "invalid_value", "lookback_days",
@@ -291,7 +296,7 @@ static json_t *multi_touch_json(const tp_attrib_result *r, tp_catalog *cat, cons
         if (!arr)
                 return NULL;
         return json_pack("{s:s, s:s, s:I, s:o, s:{s:f, s:f}}", "model", model_names[a->model], "conversion",
-                         "purchase", "lookback_days", (json_int_t) a->lookback_days, "touchpoints", arr,
+                         a->conversion, "lookback_days", (json_int_t) a->lookback_days, "touchpoints", arr,
                          "unattributed", "conversions", r->unattributed_conversions, "value",
                          r->unattributed_value);
 }
@@ -333,7 +338,9 @@ tp_rc tp_report_run(tp_engine *e, tp_catalog *cat, const tp_report_args *a, json
                 return tp_report_drivers(e, cat, a, ret_json, err);
         if (a->kind >= TP_REPORT_FUNNEL)
                 return tp_report_run_journey(e, cat, a, ret_json, err);
-        if (a->kind == TP_REPORT_ATTRIBUTION && a->model != TP_ATTRIB_LAST)
+        /* The last-touch rollup counts purchases; another conversion type takes
+         * the path builder, like the other models. */
+        if (a->kind == TP_REPORT_ATTRIBUTION && (a->model != TP_ATTRIB_LAST || strcmp(a->conversion, "purchase") != 0))
                 return run_multi_touch(e, cat, a, ret_json, err);
         if (a->kind == TP_REPORT_EXPECTATIONS)
                 return tp_report_expectations(e, cat, a, ret_json, err);

@@ -41,6 +41,7 @@ typedef struct tp_report_args {
         tp_attrib_model model;      /* attribution */
         tp_attrib_params attrib;    /* attribution: half-life (seconds) */
         int64_t direct_tp;          /* attribution last_non_direct: store id of the "direct" touchpoint, 0: none */
+        char conversion[33];        /* attribution: the converting event type */
         tp_metric metric;   /* weakest: nps or csat */
         long long limit;    /* weakest: how many */
         int64_t now;        /* weakest: the trend windows end at min(to, now) */
@@ -63,7 +64,7 @@ typedef struct tp_report_args {
  *   scores:       group none|touchpoint|channel|touchpoint,channel; bucket none|day|week|month;
  *                 touchpoint, channel, metric (comma-separated lists)
  *   attribution:  model first|last|last_non_direct|linear|time_decay|position|markov|shapley
- *                 (default last), conversion (purchase), lookback_days 0..3650,
+ *                 (default last), conversion (an event type, default purchase), lookback_days 0..3650,
  *                 half_life_days (time_decay, default 7), direct (last_non_direct: a touchpoint key)
  *   weakest:      metric nps|csat (default nps), limit 1..1000 (default 10)
  *   funnel, standing: journey (a key; default the only one)

@@ -54,5 +54,20 @@ eq "time_decay, half-life 1 day" \
 "$TP" report attribution --db "sqlite:$DB" --model markov --format json >"$T/m.json" 2>/dev/null
 eq "the command line agrees (markov)" "$(jq -r '.touchpoints[] | select(.touchpoint == "ads") | .value' "$T/m.json")" "50000"
 
+# Another conversion type: x3 signs up after ads and website; purchases are then
+# ordinary touches and x1's and x2's journeys do not convert.
+check "post a signup journey" 200 '.accepted == 3' -H "$IH" -H 'Content-Type: application/x-ndjson' --data-binary '
+{"id":"c1","customer":"x3","touchpoint":"ads","type":"click","time":"2024-06-02T00:00:00Z"}
+{"id":"c2","customer":"x3","touchpoint":"website","type":"view","time":"2024-06-03T00:00:00Z"}
+{"id":"c3","customer":"x3","touchpoint":"website","type":"signup","time":"2024-06-03T00:05:00Z"}' /v1/events
+check "signups, first touch" 200 '.conversion == "signup" and .touchpoints == [{"touchpoint": "ads", "conversions": 1, "value": 0}]' \
+        -H "$AH" "/v1/attribution?model=first&conversion=signup"
+check "signups, last touch (through the paths)" 200 '[.touchpoints[] | [.touchpoint, .conversions]] == [["website", 1]]' \
+        -H "$AH" "/v1/attribution?model=last&conversion=signup"
+check "signups, linear" 200 '[.touchpoints[] | [.touchpoint, .conversions]] == [["website", 0.5], ["ads", 0.5]]
+        or [.touchpoints[] | [.touchpoint, .conversions]] == [["ads", 0.5], ["website", 0.5]]' \
+        -H "$AH" "/v1/attribution?model=linear&conversion=signup"
+check "purchases are unchanged by the signup" 200 '[.touchpoints[] | [.touchpoint, .conversions]] | sort == [["ads", 1], ["website", 1]]' \
+        -H "$AH" "/v1/attribution?model=first"
 stop_server
 finish

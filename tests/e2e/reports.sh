@@ -334,8 +334,11 @@ check attribution_bad_model 400 '.error.code == "invalid_value" and .error.field
         -H "$AH" "/v1/attribution?model=magic"
 check attribution_bad_direct 422 '.error.code == "unknown_touchpoint" and .error.field == "direct"' \
         -H "$AH" "/v1/attribution?model=last_non_direct&direct=nowhere"
-check attribution_conversion 422 '.error.code == "conversion_unavailable" and .error.field == "conversion"' \
+# No signup events here: every journey is a non-converting one, nothing is credited.
+check attribution_conversion 200 '.conversion == "signup" and .touchpoints == [] and .unattributed.conversions == 0' \
         -H "$AH" "/v1/attribution?conversion=signup"
+check attribution_bad_conversion 400 '.error.code == "invalid_value" and .error.field == "conversion"' \
+        -H "$AH" "/v1/attribution?conversion=Not%20A%20Type"
 check attribution_lookback_neg 400 '.error.code == "invalid_value" and .error.field == "lookback_days"' \
         -H "$AH" "/v1/attribution?lookback_days=-1"
 check attribution_lookback_big 400 '.error.field == "lookback_days"' -H "$AH" "/v1/attribution?lookback_days=3651"
