@@ -4,6 +4,7 @@
 #   make bench                release build, the figures of docs/BENCH.md
 #   make                      debug build in build/debug/
 #   make MODE=release         optimised build
+#   make MODE=tsan            ThreadSanitizer build (run the e2e suites with it by hand)
 MODE       ?= debug
 BUILD      := build/$(MODE)
 PKG_CONFIG ?= pkg-config
@@ -19,9 +20,10 @@ OPT_debug   := -O0 -g3
 OPT_asan    := -O1 -g3 -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=all
 OPT_release := -O2 -g -fno-omit-frame-pointer -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+OPT_tsan    := -O1 -g3 -fno-omit-frame-pointer -fsanitize=thread
 OPT         := $(OPT_$(MODE))
 ifeq ($(OPT),)
-$(error unknown MODE '$(MODE)': use debug, asan or release)
+$(error unknown MODE '$(MODE)': use debug, asan, tsan or release)
 endif
 
 DEPS := libmicrohttpd sqlite3 jansson libsodium

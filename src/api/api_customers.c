@@ -111,8 +111,8 @@ tp_rc api_customer_timeline(tp_req *req, tp_resp *resp) {
         c.items = json_array();
         if (!c.items)
                 return tp_err_set(&req->err, TP_NOMEM, "out of memory");
-        rc = tp_custidx_timeline(req->ctx->cust, customer, after_ts, after_kind, after_seq, (int) limit, add_row, &c,
-                                 NULL, &req->err);
+        rc = tp_custidx_timeline(req->ctx->cust, customer, after_ts, after_kind, after_seq, (int) limit,
+                                 req->ctx->store, &req->ctx->store_lock, add_row, &c, NULL, &req->err);
         if (rc == TP_OK && c.oom)
                 rc = tp_err_set(&req->err, TP_NOMEM, "out of memory");
         if (rc != TP_OK) {

@@ -32,7 +32,7 @@ static tp_rc report(tp_req *req, tp_resp *resp, tp_report_kind kind) {
                 usleep((useconds_t) cfg->report_delay_us);
         rc = tp_report_parse(kind, query_param, req, req->ctx->cat, &a, &req->err);
         if (rc == TP_OK)
-                rc = tp_engine_load(req->ctx->engine, req->ctx->engine_store, &req->err);
+                rc = tp_engine_catch_up(req->ctx->engine, req->ctx->engine_store, 1000, NULL, &req->err);
         if (rc == TP_OK)
                 rc = tp_report_run(req->ctx->engine, req->ctx->cat, &a, &j, &req->err);
         tp_report_args_done(&a);

@@ -119,6 +119,12 @@ tp_rc tp_engine_add_responses(
  * rows before it stay, so calling again resumes where it stopped. */
 tp_rc tp_engine_load(tp_engine *e, tp_store *store, tp_err *err);
 
+/* tp_engine_load() for request threads: when another load (the tailer's, after
+ * a bulk import say) holds the engine for more than wait_ms, give up at once
+ * with *ret_skipped = 1 (ret_skipped may be NULL) and TP_OK, so the caller
+ * answers from the rows already loaded instead of holding its thread. */
+tp_rc tp_engine_catch_up(tp_engine *e, tp_store *store, long wait_ms, int *ret_skipped, tp_err *err);
+
 /* The last sequence numbers added (0 before any). */
 void tp_engine_last_seq(tp_engine *e, int64_t *ret_event_seq, int64_t *ret_response_seq);
 

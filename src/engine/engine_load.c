@@ -14,6 +14,7 @@
  * independent of the store's scan speed.
  */
 #include <pthread.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,14 +227,32 @@ static void name_row(tp_err *err, int64_t seq) {
         }
 }
 
-tp_rc tp_engine_load(tp_engine *e, tp_store *store, tp_err *err) {
+/* wait_ms < 0: wait for the writer lock as long as it takes; otherwise give
+ * up after wait_ms (*ret_skipped = 1, TP_OK) when another load holds it. */
+static tp_rc load(tp_engine *e, tp_store *store, long wait_ms, int *ret_skipped, tp_err *err) {
         loader *L = NULL;
         pthread_t th;
         tp_rc rc = TP_OK, arc = TP_OK;
         int64_t bad = 0;
         int cur = 0, inited = 0;
 
-        pthread_mutex_lock(&e->wmu);
+        if (wait_ms < 0) {
+                pthread_mutex_lock(&e->wmu);
+        } else {
+                struct timespec ts;
+
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += wait_ms / 1000;
+                ts.tv_nsec += (wait_ms % 1000) * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) {
+                        ts.tv_sec++;
+                        ts.tv_nsec -= 1000000000L;
+                }
+                if (pthread_mutex_timedlock(&e->wmu, &ts) != 0) {
+                        *ret_skipped = 1;
+                        return TP_OK;
+                }
+        }
         if (!(L = tp_calloc(1, sizeof(*L))) || !(L->b[0] = tp_calloc(1, sizeof(lbatch))) ||
             !(L->b[1] = tp_calloc(1, sizeof(lbatch)))) {
                 rc = tp_err_set(err, TP_NOMEM, "out of memory");
@@ -301,5 +320,18 @@ out:
                 }
                 tp_free(L);
         }
+        return rc;
+}
+
+tp_rc tp_engine_load(tp_engine *e, tp_store *store, tp_err *err) {
+        return load(e, store, -1, NULL, err);
+}
+
+tp_rc tp_engine_catch_up(tp_engine *e, tp_store *store, long wait_ms, int *ret_skipped, tp_err *err) {
+        int skipped = 0;
+        tp_rc rc = load(e, store, wait_ms < 0 ? 0 : wait_ms, &skipped, err);
+
+        if (rc == TP_OK && ret_skipped)
+                *ret_skipped = skipped;
         return rc;
 }

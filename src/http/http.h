@@ -89,6 +89,8 @@ tp_rc tp_http_start(tp_ctx *ctx, const char *host, unsigned port, tp_http **ret,
 /* Stop accepting new connections and wait up to max_ms for requests in flight
  * (the ingest writer must still run, so suspended requests get their answer). */
 void tp_http_quiesce(tp_http *h, int max_ms);
+/* Wait up to max_ms more for requests in flight (after tp_http_quiesce). */
+void tp_http_drain(tp_http *h, int max_ms);
 /* Stop and free.  Accepts NULL. */
 void tp_http_stop(tp_http *h);
 

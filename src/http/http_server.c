@@ -649,13 +649,17 @@ void tp_http_stop(tp_http *h) {
         tp_free(h);
 }
 
+void tp_http_drain(tp_http *h, int max_ms) {
+        for (int waited = 0; atomic_load(&h->inflight) > 0 && waited < max_ms; waited += 10)
+                usleep(10000);
+}
+
 void tp_http_quiesce(tp_http *h, int max_ms) {
         MHD_socket fd = MHD_quiesce_daemon(h->d);
 
         if (fd != MHD_INVALID_SOCKET)
                 close(fd);
-        for (int waited = 0; atomic_load(&h->inflight) > 0 && waited < max_ms; waited += 10)
-                usleep(10000);
+        tp_http_drain(h, max_ms);
 }
 
 tp_rc tp_http_metrics(tp_http *h, tp_buf *buf) {

@@ -223,9 +223,14 @@ int tp_server_run(const tp_config *cfg) {
                 tp_log_info("signal %d: finishing requests in flight", sig);
         /* Order matters: stop accepting, let suspended ingest requests get their
          * commit and answer, then stop the writer, then the daemon. */
+        /* Order matters: stop accepting and let requests in flight finish; stop
+         * the writer, which commits what is queued and resumes those requests
+         * (later submits, e.g. on idle keep-alive connections, get 503); wait
+         * for the resumed ones to be answered; only then stop the daemon.  The
+         * writer's memory stays valid until after the daemon has stopped. */
         tp_http_quiesce(http, 10000);
-        tp_ingest_free(ctx.ingest);
-        ctx.ingest = NULL;
+        tp_ingest_stop(ctx.ingest);
+        tp_http_drain(http, 5000);
         code = 0;
 out:
         tp_http_stop(http);

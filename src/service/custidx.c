@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/alloc.h"
 #include "service/custidx.h"
@@ -150,7 +151,12 @@ void tp_custidx_free(tp_custidx *ci) {
 typedef struct scan_ctx {
         tp_custidx *ci;
         int responses;
+        unsigned since; /* rows applied since the write lock was last let go */
 } scan_ctx;
+
+/* Rows applied per hold of the write lock: readers (timelines) get in between
+ * batches instead of waiting for a whole scan after a bulk import. */
+#define APPLY_BATCH 4096
 
 static int add_row_key(void *arg, int64_t seq, const char *customer, int64_t ts) {
         scan_ctx *sc = arg;
@@ -169,26 +175,58 @@ static int add_row_key(void *arg, int64_t seq, const char *customer, int64_t ts)
                 ci->last_response = seq;
         else
                 ci->last_event = seq;
+        if (++sc->since == APPLY_BATCH) {
+                sc->since = 0;
+                pthread_rwlock_unlock(&ci->lock);
+                pthread_rwlock_wrlock(&ci->lock);
+        }
         return 0;
+}
+
+/* tail_lock held. */
+static tp_rc catch_up_locked(tp_custidx *ci, tp_err *err) {
+        scan_ctx ev = { ci, 0, 0 }, rs = { ci, 1, 0 };
+        tp_rc rc;
+
+        /* The write lock is taken per batch of rows (see add_row_key): a reader
+         * sees every customer's list whole, and at worst misses the newest rows. */
+        pthread_rwlock_wrlock(&ci->lock);
+        rc = tp_store_ckey_scan(ci->store, 0, ci->last_event, add_row_key, &ev, err);
+        if (rc == TP_OK && !ci->oom)
+                rc = tp_store_ckey_scan(ci->store, 1, ci->last_response, add_row_key, &rs, err);
+        if (rc == TP_OK && ci->oom)
+                rc = tp_err_set(err, TP_NOMEM, "customer index: out of memory (or more than 2^32 rows)");
+        ci->oom = 0;
+        pthread_rwlock_unlock(&ci->lock);
+        return rc;
 }
 
 tp_rc tp_custidx_catch_up(tp_custidx *ci, tp_err *err) {
         tp_rc rc;
 
         pthread_mutex_lock(&ci->tail_lock);
-        /* The write lock is held across the scan: readers wait for a consistent
-         * index rather than see half of a catch-up. */
-        pthread_rwlock_wrlock(&ci->lock);
-        {
-                scan_ctx ev = { ci, 0 }, rs = { ci, 1 };
-                rc = tp_store_ckey_scan(ci->store, 0, ci->last_event, add_row_key, &ev, err);
-                if (rc == TP_OK && !ci->oom)
-                        rc = tp_store_ckey_scan(ci->store, 1, ci->last_response, add_row_key, &rs, err);
+        rc = catch_up_locked(ci, err);
+        pthread_mutex_unlock(&ci->tail_lock);
+        return rc;
+}
+
+/* As tp_custidx_catch_up, but when another catch-up has run for over wait_ms
+ * (a bulk import being indexed), go on without: the caller reads the index as
+ * it stands rather than holding an HTTP thread. */
+static tp_rc catch_up_wait(tp_custidx *ci, long wait_ms, tp_err *err) {
+        struct timespec ts;
+        tp_rc rc;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += wait_ms / 1000;
+        ts.tv_nsec += (wait_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
         }
-        if (rc == TP_OK && ci->oom)
-                rc = tp_err_set(err, TP_NOMEM, "customer index: out of memory (or more than 2^32 rows)");
-        ci->oom = 0;
-        pthread_rwlock_unlock(&ci->lock);
+        if (pthread_mutex_timedlock(&ci->tail_lock, &ts) != 0)
+                return TP_OK;
+        rc = catch_up_locked(ci, err);
         pthread_mutex_unlock(&ci->tail_lock);
         return rc;
 }
@@ -216,14 +254,15 @@ static int after(const tkey *k, int64_t ts, int kind, int64_t seq) {
 }
 
 tp_rc tp_custidx_timeline(tp_custidx *ci, const char *customer, int64_t after_ts, int after_kind, int64_t after_seq,
-                          int limit, tp_store_timeline_fn fn, void *arg, int *ret_n, tp_err *err) {
+                          int limit, tp_store *rows_store, pthread_mutex_t *rows_lock, tp_store_timeline_fn fn,
+                          void *arg, int *ret_n, tp_err *err) {
         tkey *keys = NULL;
         int64_t *seqs = NULL;
         size_t n = 0, total;
         uint32_t c;
         tp_rc rc;
 
-        rc = tp_custidx_catch_up(ci, err);
+        rc = catch_up_wait(ci, 1000, err);
         if (rc != TP_OK)
                 return rc;
         pthread_rwlock_rdlock(&ci->lock);
@@ -259,10 +298,16 @@ tp_rc tp_custidx_timeline(tp_custidx *ci, const char *customer, int64_t after_ts
         }
         for (size_t i = 0; i < n; i++)
                 seqs[i] = keys[i].seq << 1 | keys[i].kind;
-        /* The store handle belongs to the tailer: borrow it under tail_lock. */
-        pthread_mutex_lock(&ci->tail_lock);
-        rc = tp_store_rows_get(ci->store, seqs, n, fn, arg, err);
-        pthread_mutex_unlock(&ci->tail_lock);
+        if (rows_store) {
+                pthread_mutex_lock(rows_lock);
+                rc = tp_store_rows_get(rows_store, seqs, n, fn, arg, err);
+                pthread_mutex_unlock(rows_lock);
+        } else {
+                /* The index's own handle belongs to the tailer: borrow it under tail_lock. */
+                pthread_mutex_lock(&ci->tail_lock);
+                rc = tp_store_rows_get(ci->store, seqs, n, fn, arg, err);
+                pthread_mutex_unlock(&ci->tail_lock);
+        }
         tp_free(seqs);
         tp_free(keys);
         if (rc == TP_OK && ret_n)

@@ -16,6 +16,7 @@
 #ifndef TP_CUSTIDX_H
 #define TP_CUSTIDX_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "common/err.h"
@@ -32,9 +33,13 @@ tp_rc tp_custidx_catch_up(tp_custidx *ci, tp_err *err);
 
 /* A customer's rows in (time, kind, seq) order after the cursor (after_ts,
  * after_kind, after_seq; pass INT64_MIN as after_ts for the start), at most
- * limit of them, passed to fn with the store's row.  *ret_n is how many. */
+ * limit of them, passed to fn with the store's row.  *ret_n is how many.  It
+ * first catches up, waiting at most a second for a catch-up already running.
+ * Rows are read from rows_store under *rows_lock, or from the index's own
+ * handle when rows_store is NULL. */
 tp_rc tp_custidx_timeline(tp_custidx *ci, const char *customer, int64_t after_ts, int after_kind, int64_t after_seq,
-                          int limit, tp_store_timeline_fn fn, void *arg, int *ret_n, tp_err *err);
+                          int limit, tp_store *rows_store, pthread_mutex_t *rows_lock, tp_store_timeline_fn fn,
+                          void *arg, int *ret_n, tp_err *err);
 
 /* Customers and rows indexed (for health and metrics). */
 void tp_custidx_size(tp_custidx *ci, uint64_t *ret_customers, uint64_t *ret_rows);

@@ -15,6 +15,7 @@ struct tp_ingest {
         size_t jobs, bytes;
         size_t max_jobs, max_bytes, txn_max_items;
         int stopping;
+        int joined;
         tp_ingest_stats st;
 };
 
@@ -156,14 +157,21 @@ tp_rc tp_ingest_new(tp_store *store, size_t max_jobs, size_t max_bytes, size_t t
         return TP_OK;
 }
 
-void tp_ingest_free(tp_ingest *ing) {
-        if (!ing)
+void tp_ingest_stop(tp_ingest *ing) {
+        if (!ing || ing->joined)
                 return;
         pthread_mutex_lock(&ing->lock);
         ing->stopping = 1;
         pthread_cond_signal(&ing->wake);
         pthread_mutex_unlock(&ing->lock);
         pthread_join(ing->thread, NULL);
+        ing->joined = 1;
+}
+
+void tp_ingest_free(tp_ingest *ing) {
+        if (!ing)
+                return;
+        tp_ingest_stop(ing);
         pthread_mutex_destroy(&ing->lock);
         pthread_cond_destroy(&ing->wake);
         tp_free(ing);

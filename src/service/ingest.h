@@ -60,8 +60,12 @@ typedef struct tp_ingest_stats {
  * tp_ingest_free). */
 tp_rc tp_ingest_new(tp_store *store, size_t max_jobs, size_t max_bytes, size_t txn_max_items,
                     tp_ingest **ret_ing, tp_err *err);
-/* Drain: every job already queued is committed and signalled, then the thread
- * ends.  Accepts NULL. */
+/* Drain and stop: every job already queued is committed and signalled, then the
+ * thread ends; later submits fail with TP_BUSY (503).  Idempotent; accepts NULL.
+ * The queue stays valid until tp_ingest_free(), so HTTP threads still running
+ * may call tp_ingest_submit() and tp_ingest_get_stats() in between. */
+void tp_ingest_stop(tp_ingest *ing);
+/* Stop (if not yet) and free.  Accepts NULL.  Nobody may use ing afterwards. */
 void tp_ingest_free(tp_ingest *ing);
 
 /* Queue a job.  TP_BUSY when full or stopping: job->done is then never called. */

@@ -189,4 +189,25 @@ stored_ids term "$T/term/stored.ids"
 eq term_acked_all_stored "$(comm -23 "$T/term/ok.ids" "$T/term/stored.ids" | wc -l | tr -d ' ')" 0
 eq term_refused_not_stored "$(comm -12 "$T/term/busy.ids" "$T/term/stored.ids" | wc -l | tr -d ' ')" 0
 eq integrity_check "$(sqlite3 "$DB" 'PRAGMA integrity_check')" ok
+# Shutdown with idle keep-alive connections: a request sent on one while the
+# server stops gets an answer (2xx or 503) or a closed connection, never a crash
+# (the writer is stopped before the daemon, but freed only after it).
+round=1
+while [ $round -le 5 ]; do
+        start_server || break
+        body='{"id":"ka-'$round'","customer":"k","touchpoint":"'$TP1'","type":"view"}'
+        len=$(printf '%s' "$body" | wc -c)
+        bash -c '
+                exec 3<>/dev/tcp/127.0.0.1/'"$PORT"' || exit 0
+                printf "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n" >&3
+                sleep 0.2
+                kill -TERM '"$SERVER_PID"'
+                sleep 0.0'"$round"'
+                printf "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer '"$INGEST"'\r\nContent-Type: application/json\r\nContent-Length: '"$len"'\r\n\r\n%s" '"'$body'"' >&3 2>/dev/null
+                timeout 3 cat <&3 >/dev/null 2>&1
+                exit 0' >/dev/null 2>&1
+        stop_server "keepalive_shutdown_$round"
+        round=$((round + 1))
+done
+
 finish

@@ -158,7 +158,7 @@ static tl_seen timeline(fx *f, const char *customer, int64_t ts, int kind, int64
         int n = -1;
 
         memset(&tl, 0, sizeof(tl));
-        if (tp_custidx_timeline(f->ci, customer, ts, kind, seq, limit, collect, &tl, &n, &err) != TP_OK)
+        if (tp_custidx_timeline(f->ci, customer, ts, kind, seq, limit, NULL, NULL, collect, &tl, &n, &err) != TP_OK)
                 fail_msg("timeline: %s", err.msg);
         assert_int_equal(n, tl.n);
         return tl;
@@ -343,7 +343,7 @@ static void test_oom_timeline(void **state) {
 
                 memset(&tl, 0, sizeof(tl));
                 tp_alloc_fail_after(n);
-                rc = tp_custidx_timeline(f->ci, "c1", INT64_MIN, 0, 0, 100, collect, &tl, &got, &err);
+                rc = tp_custidx_timeline(f->ci, "c1", INT64_MIN, 0, 0, 100, NULL, NULL, collect, &tl, &got, &err);
                 tp_alloc_fail_after(0);
                 if (rc == TP_OK) {
                         assert_int_equal(got, 6);
