@@ -38,6 +38,7 @@
 #include "common/jsonx.h"
 #include "common/timeutil.h"
 #include "engine/engine.h"
+#include "engine/engine_int.h" /* the writer mutex, for the bounded catch-up test */
 #include "service/journey.h"
 #include "store/store.h"
 
@@ -1557,6 +1558,38 @@ static void test_load_from_store(void **state) {
         ref_done(&d);
 }
 
+/* tp_engine_catch_up gives up after wait_ms while another load holds the
+ * engine (here: the writer mutex held by the test), and catches up once free. */
+static void test_catch_up_bounded(void **state) {
+        store_fx f;
+        refdata d;
+        tp_engine *e = mk_engine(TP_ENGINE_TZ_DEFAULT, 1u << 20), *direct = mk_engine(TP_ENGINE_TZ_DEFAULT, 64);
+        int64_t es = -1, rss = -1;
+        int skipped = -1;
+        tp_err err = { 0 };
+
+        (void) state;
+        gen_data(&d, 3, 40, 4, 200, 100);
+        store_open(&f);
+        store_write(&f, &d, 0, 200, 0, 100, direct);
+        pthread_mutex_lock(&e->wmu);
+        assert_int_equal(tp_engine_catch_up(e, f.s, 50, &skipped, &err), TP_OK);
+        pthread_mutex_unlock(&e->wmu);
+        assert_int_equal(skipped, 1);
+        tp_engine_last_seq(e, &es, &rss);
+        assert_int_equal(es, 0); /* nothing read while skipped */
+        assert_int_equal(tp_engine_catch_up(e, f.s, 50, &skipped, &err), TP_OK);
+        assert_int_equal(skipped, 0);
+        tp_engine_last_seq(e, &es, &rss);
+        assert_int_equal(es, 200);
+        assert_int_equal(rss, 100);
+        same_engines(e, direct);
+        store_close(&f);
+        tp_engine_free(e);
+        tp_engine_free(direct);
+        ref_done(&d);
+}
+
 /* A store row the engine cannot hold (year 2128) is skipped and counted, and
  * loading goes on; the direct engine refuses the same row with 422. */
 static void test_load_refused_row(void **state) {
@@ -2289,6 +2322,7 @@ int main(void) {
                 cmocka_unit_test(test_budgets),
                 cmocka_unit_test(test_json),
                 cmocka_unit_test(test_load_from_store),
+                cmocka_unit_test(test_catch_up_bounded),
                 cmocka_unit_test(test_load_refused_row),
                 cmocka_unit_test(test_load_oom_resume),
                 cmocka_unit_test(test_concurrent),
