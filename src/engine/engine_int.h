@@ -264,4 +264,20 @@ static inline uint32_t eng_pow2(uint32_t n, uint32_t min) {
         return p;
 }
 
+/* ---- engine_hmap.c: a u64 -> u64 hash map ---------------------------------- */
+
+/* Zero-initialise; slots are allocated on first use.  keys[i] is key + 1, or 0
+ * for an empty slot (iterate i < cap); n counts the keys. */
+typedef struct eng_hmap {
+        uint64_t *keys;
+        uint64_t *vals;
+        uint32_t cap, n;
+} eng_hmap;
+
+/* The value slot of key, created at 0; NULL when out of memory (nothing lost). */
+uint64_t *eng_hmap_slot(eng_hmap *h, uint64_t key);
+/* The value slot of key, or NULL when absent. */
+const uint64_t *eng_hmap_get(const eng_hmap *h, uint64_t key);
+void eng_hmap_done(eng_hmap *h);
+
 #endif

@@ -132,70 +132,6 @@ static tp_rc check_stages(const tp_engine_journey_query *q, tp_err *err) {
         return TP_OK;
 }
 
-/* A u64 -> u64 hash map (open addressing, keys stored + 1). */
-typedef struct hmap {
-        uint64_t *keys;
-        uint64_t *vals;
-        uint32_t cap, n;
-} hmap;
-
-static uint32_t hash_u64(uint64_t k) {
-        k ^= k >> 31;
-        k *= 0x9e3779b97f4a7c15ull;
-        return (uint32_t) (k >> 32);
-}
-
-static void hmap_done(hmap *h) {
-        tp_free(h->keys);
-        tp_free(h->vals);
-        memset(h, 0, sizeof(*h));
-}
-
-/* The value slot of key, created at 0; NULL when out of memory. */
-static uint64_t *hmap_slot(hmap *h, uint64_t key) {
-        uint32_t i;
-
-        if ((uint64_t) (h->n + 1) * 2 > h->cap) {
-                uint32_t n = h->cap ? h->cap * 2 : 256;
-                uint64_t *k = tp_calloc(n, sizeof(*k)), *v = tp_malloc(n * sizeof(*v));
-
-                if (!k || !v || n < h->cap) {
-                        tp_free(k);
-                        tp_free(v);
-                        return NULL;
-                }
-                for (uint32_t j = 0; j < h->cap; j++) {
-                        if (!h->keys[j])
-                                continue;
-                        for (i = hash_u64(h->keys[j] - 1) & (n - 1); k[i]; i = (i + 1) & (n - 1))
-                                ;
-                        k[i] = h->keys[j];
-                        v[i] = h->vals[j];
-                }
-                tp_free(h->keys);
-                tp_free(h->vals);
-                h->keys = k;
-                h->vals = v;
-                h->cap = n;
-        }
-        for (i = hash_u64(key) & (h->cap - 1); h->keys[i]; i = (i + 1) & (h->cap - 1))
-                if (h->keys[i] == key + 1)
-                        return &h->vals[i];
-        h->keys[i] = key + 1;
-        h->vals[i] = 0;
-        h->n++;
-        return &h->vals[i];
-}
-
-static const uint64_t *hmap_get(const hmap *h, uint64_t key) {
-        if (!h->cap)
-                return NULL;
-        for (uint32_t i = hash_u64(key) & (h->cap - 1); h->keys[i]; i = (i + 1) & (h->cap - 1))
-                if (h->keys[i] == key + 1)
-                        return &h->vals[i];
-        return NULL;
-}
-
 /* Customer by external id, read-only: the same FNV-1a hash and probe as
  * eng_cust_intern() in engine_dict.c.  ENG_NONE when unknown. */
 static uint32_t cust_find(const tp_engine *e, const char *id) {
@@ -656,7 +592,7 @@ tp_rc tp_engine_explorer_run(
         tp_engine *e, const tp_engine_journey_query *q, tp_engine_explorer **ret, tp_err *err) {
         tp_engine_explorer *res = NULL;
         walk w = { .e = e };
-        hmap links = { 0 };
+        eng_hmap links = { 0 };
         uint64_t *nodes = NULL, *ended = NULL;
         uint32_t ntp = 0, start, d = q->depth;
         size_t nn = 0;
@@ -701,7 +637,7 @@ tp_rc tp_engine_explorer_run(
 
                         if (tp == prev)
                                 continue;
-                        if (!(l = hmap_slot(&links, ((uint64_t) step * ntp + prev) * ntp + tp)))
+                        if (!(l = eng_hmap_slot(&links, ((uint64_t) step * ntp + prev) * ntp + tp)))
                                 goto oom;
                         (*l)++;
                         step++;
@@ -754,7 +690,7 @@ out:
         tp_free(w.buf);
         tp_free(nodes);
         tp_free(ended);
-        hmap_done(&links);
+        eng_hmap_done(&links);
         if (rc != TP_OK) {
                 tp_engine_explorer_free(res);
                 return rc;
@@ -942,7 +878,7 @@ tp_rc tp_engine_next_accuracy_run(
         walk w = { .e = e };
         uint64_t *m1 = NULL;
         uint32_t *top1 = NULL; /* ntp x 3 dense targets, NOIDX: none */
-        hmap h2 = { 0 }, ctx2 = { 0 };
+        eng_hmap h2 = { 0 }, ctx2 = { 0 };
         tri *tr = NULL;
         uint32_t ntp;
         size_t ntr = 0;
@@ -980,7 +916,7 @@ tp_rc tp_engine_next_accuracy_run(
                         if (i - 2 >= i0) {
                                 uint64_t ctx = (uint64_t) REC(v, stride, i - 2)->tp * ntp + p->tp;
 
-                                if (!(s = hmap_slot(&h2, ctx * ntp + r->tp)))
+                                if (!(s = eng_hmap_slot(&h2, ctx * ntp + r->tp)))
                                         goto oom;
                                 (*s)++;
                         }
@@ -1027,7 +963,7 @@ tp_rc tp_engine_next_accuracy_run(
 
                         if (k && tr[k].ctx == tr[k - 1].ctx)
                                 continue;
-                        if (!(s = hmap_slot(&ctx2, tr[k].ctx)))
+                        if (!(s = eng_hmap_slot(&ctx2, tr[k].ctx)))
                                 goto oom;
                         *s = k;
                 }
@@ -1060,7 +996,7 @@ tp_rc tp_engine_next_accuracy_run(
                         res->top1[0] += (uint64_t) h1;
                         res->top3[0] += (uint64_t) h3;
                         if (i - 2 >= i0)
-                                s = hmap_get(&ctx2, (uint64_t) REC(v, stride, i - 2)->tp * ntp + p->tp);
+                                s = eng_hmap_get(&ctx2, (uint64_t) REC(v, stride, i - 2)->tp * ntp + p->tp);
                         if (s) {
                                 size_t k0 = (size_t) *s;
 
@@ -1090,8 +1026,8 @@ out:
         tp_free(m1);
         tp_free(top1);
         tp_free(tr);
-        hmap_done(&h2);
-        hmap_done(&ctx2);
+        eng_hmap_done(&h2);
+        eng_hmap_done(&ctx2);
         if (rc != TP_OK) {
                 tp_engine_next_accuracy_free(res);
                 return rc;

@@ -146,9 +146,7 @@ static void row_stats(const uint64_t *c, uint32_t min_n, tp_engine_score_row *r)
 typedef struct accmap {
         uint64_t space;  /* keys are < space */
         uint32_t *dense; /* key -> accumulator + 1, when space <= DENSE_MAX */
-        uint64_t *hkeys; /* otherwise open addressing: key + 1 (0 empty) ... */
-        uint32_t *hvals; /* ... -> accumulator */
-        uint32_t hcap;
+        eng_hmap h;      /* otherwise key -> accumulator + 1 */
         uint64_t *acc;  /* nacc x ENG_NSLOT counts */
         uint64_t *keys; /* key of each accumulator */
         uint32_t nacc, cap;
@@ -163,28 +161,15 @@ static tp_rc accmap_init(accmap *m, uint64_t space, uint64_t max_groups) {
         if (space <= DENSE_MAX) {
                 if (!(m->dense = tp_calloc((size_t) space, sizeof(*m->dense))))
                         return TP_NOMEM;
-        } else {
-                m->hcap = 1024;
-                m->hkeys = tp_calloc(m->hcap, sizeof(*m->hkeys));
-                m->hvals = tp_malloc(m->hcap * sizeof(*m->hvals));
-                if (!m->hkeys || !m->hvals)
-                        return TP_NOMEM;
         }
         return TP_OK;
 }
 
 static void accmap_done(accmap *m) {
         tp_free(m->dense);
-        tp_free(m->hkeys);
-        tp_free(m->hvals);
+        eng_hmap_done(&m->h);
         tp_free(m->acc);
         tp_free(m->keys);
-}
-
-static uint32_t hash_key(uint64_t k) {
-        k ^= k >> 31;
-        k *= 0x9e3779b97f4a7c15ull;
-        return (uint32_t) (k >> 32);
 }
 
 /* A new accumulator for key; UINT32_MAX (and m->rc) on failure. */
@@ -219,40 +204,17 @@ static uint32_t acc_new(accmap *m, uint64_t key) {
 }
 
 static uint32_t acc_hash_find(accmap *m, uint64_t key) {
-        uint32_t i, a;
+        uint64_t *slot = eng_hmap_slot(&m->h, key);
+        uint32_t a;
 
-        if ((uint64_t) (m->nacc + 1) * 2 > m->hcap) {
-                uint32_t n = m->hcap * 2;
-                uint64_t *hk = tp_calloc(n, sizeof(*hk));
-                uint32_t *hv = tp_malloc(n * sizeof(*hv));
-
-                if (!hk || !hv) {
-                        tp_free(hk);
-                        tp_free(hv);
-                        m->rc = TP_NOMEM;
-                        return UINT32_MAX;
-                }
-                for (uint32_t j = 0; j < m->hcap; j++) {
-                        if (!m->hkeys[j])
-                                continue;
-                        for (i = hash_key(m->hkeys[j] - 1) & (n - 1); hk[i]; i = (i + 1) & (n - 1))
-                                ;
-                        hk[i] = m->hkeys[j];
-                        hv[i] = m->hvals[j];
-                }
-                tp_free(m->hkeys);
-                tp_free(m->hvals);
-                m->hkeys = hk;
-                m->hvals = hv;
-                m->hcap = n;
+        if (!slot) {
+                m->rc = TP_NOMEM;
+                return UINT32_MAX;
         }
-        for (i = hash_key(key) & (m->hcap - 1); m->hkeys[i]; i = (i + 1) & (m->hcap - 1))
-                if (m->hkeys[i] == key + 1)
-                        return m->hvals[i];
-        if ((a = acc_new(m, key)) == UINT32_MAX)
-                return a;
-        m->hkeys[i] = key + 1;
-        m->hvals[i] = a;
+        if (*slot)
+                return (uint32_t) (*slot - 1);
+        if ((a = acc_new(m, key)) != UINT32_MAX)
+                *slot = (uint64_t) a + 1;
         return a;
 }
 
