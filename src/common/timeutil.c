@@ -96,6 +96,16 @@ int64_t tp_time_now(void) {
         return (int64_t) ts.tv_sec;
 }
 
+void tp_time_deadline(long ms, struct timespec *ret) {
+        clock_gettime(CLOCK_REALTIME, ret);
+        ret->tv_sec += ms / 1000;
+        ret->tv_nsec += (ms % 1000) * 1000000L;
+        if (ret->tv_nsec >= 1000000000L) {
+                ret->tv_sec++;
+                ret->tv_nsec -= 1000000000L;
+        }
+}
+
 int64_t tp_time_mono_us(void) {
         struct timespec ts;
 

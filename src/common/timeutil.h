@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "common/err.h"
 
@@ -20,6 +21,10 @@ void tp_time_format_rfc3339(int64_t ts, char *out, size_t outsz);
 
 /* Seconds since the epoch, from CLOCK_REALTIME. */
 int64_t tp_time_now(void);
+/* The CLOCK_REALTIME instant ms milliseconds from now, for timed waits
+ * (pthread_mutex_timedlock, pthread_cond_timedwait). */
+void tp_time_deadline(long ms, struct timespec *ret);
+
 /* Monotonic microseconds, for latency measurements. */
 int64_t tp_time_mono_us(void);
 

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/timeutil.h"
 #include "engine/engine_int.h"
 
 #define LB 8192 /* rows per batch */
@@ -241,13 +242,7 @@ static tp_rc load(tp_engine *e, tp_store *store, long wait_ms, int *ret_skipped,
         } else {
                 struct timespec ts;
 
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_sec += wait_ms / 1000;
-                ts.tv_nsec += (wait_ms % 1000) * 1000000L;
-                if (ts.tv_nsec >= 1000000000L) {
-                        ts.tv_sec++;
-                        ts.tv_nsec -= 1000000000L;
-                }
+                tp_time_deadline(wait_ms, &ts);
                 if (pthread_mutex_timedlock(&e->wmu, &ts) != 0) {
                         *ret_skipped = 1;
                         return TP_OK;

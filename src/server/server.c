@@ -36,8 +36,7 @@ static void *tail_main(void *arg) {
 
         pthread_mutex_lock(&t->lock);
         while (!t->stop) {
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_sec += 1;
+                tp_time_deadline(1000, &ts);
                 pthread_cond_timedwait(&t->cond, &t->lock, &ts);
                 if (t->stop)
                         break;

@@ -281,6 +281,10 @@ int tp_catalog_stage_pos(tp_catalog *cat, const char *journey, int64_t id) {
         return pos;
 }
 
+void tp_catalog_key_fn(void *cat, int64_t id, char *out, size_t outsz) {
+        tp_catalog_key_of(cat, id, out, outsz);
+}
+
 int tp_catalog_count(tp_catalog *cat) {
         int n;
 

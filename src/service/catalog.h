@@ -47,6 +47,10 @@ tp_rc tp_catalog_stages(tp_catalog *cat, const char *journey, char (*keys)[64], 
  * of that journey's active touchpoints. */
 int tp_catalog_stage_pos(tp_catalog *cat, const char *journey, int64_t id);
 
+/* tp_catalog_key_of() with the catalogue as a void pointer: the engine's
+ * tp_engine_key_fn, for naming touchpoints in JSON answers. */
+void tp_catalog_key_fn(void *cat, int64_t id, char *out, size_t outsz);
+
 /* Number of touchpoints. */
 int tp_catalog_count(tp_catalog *cat);
 

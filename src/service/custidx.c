@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "common/alloc.h"
+#include "common/timeutil.h"
 #include "service/custidx.h"
 
 typedef struct entry {
@@ -217,13 +218,7 @@ static tp_rc catch_up_wait(tp_custidx *ci, long wait_ms, tp_err *err) {
         struct timespec ts;
         tp_rc rc;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += wait_ms / 1000;
-        ts.tv_nsec += (wait_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-        }
+        tp_time_deadline(wait_ms, &ts);
         if (pthread_mutex_timedlock(&ci->tail_lock, &ts) != 0)
                 return TP_OK;
         rc = catch_up_locked(ci, err);

@@ -8,18 +8,13 @@
 #include "service/report_int.h"
 #include "service/validate.h"
 
-static void key_of(void *arg, int64_t id, char *out, size_t outsz) {
-        tp_catalog_key_of((tp_catalog *) arg, id, out, outsz);
-}
-
 static int days_in_month(int y, int m) {
         static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 
         return m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) ? 29 : days[m - 1];
 }
 
-/* "2024-04-01" is local midnight in the organisation's zone; otherwise RFC 3339. */
-static tp_rc parse_when(tp_param_fn get, void *arg, const char *name, int64_t *ret, tp_err *err) {
+tp_rc tp_report_parse_when(tp_param_fn get, void *arg, const char *name, int64_t *ret, tp_err *err) {
         const char *s = get(arg, name);
         int y, m, d, used = 0;
 
@@ -213,8 +208,8 @@ tp_rc tp_report_parse(tp_report_kind kind, tp_param_fn get, void *arg, tp_catalo
         a->kind = kind;
         tp_engine_scores_query_init(&a->scores);
         tp_engine_path_query_init(&a->path);
-        if ((rc = parse_when(get, arg, "from", &from, err)) != TP_OK ||
-            (rc = parse_when(get, arg, "to", &to, err)) != TP_OK)
+        if ((rc = tp_report_parse_when(get, arg, "from", &from, err)) != TP_OK ||
+            (rc = tp_report_parse_when(get, arg, "to", &to, err)) != TP_OK)
                 return rc;
         if (from >= to)
                 return tp_err_setc(err, TP_INVALID, "invalid_value", "to", "'to' must be after 'from'");
@@ -348,7 +343,7 @@ tp_rc tp_report_run(tp_engine *e, tp_catalog *cat, const tp_report_args *a, json
                 tp_engine_scores *r = NULL;
                 rc = tp_engine_scores_run(e, &a->scores, &r, err);
                 if (rc == TP_OK)
-                        j = tp_engine_scores_json(r, key_of, cat);
+                        j = tp_engine_scores_json(r, tp_catalog_key_fn, cat);
                 if (j && a->scores.group == TP_ENGINE_GROUP_STAGE)
                         j = tp_report_name_stages(j, "rows", a);
                 tp_engine_scores_free(r);
@@ -356,7 +351,7 @@ tp_rc tp_report_run(tp_engine *e, tp_catalog *cat, const tp_report_args *a, json
                 tp_engine_transitions *r = NULL;
                 rc = tp_engine_transitions_run(e, &a->path, &r, err);
                 if (rc == TP_OK)
-                        j = tp_engine_transitions_json(r, key_of, cat);
+                        j = tp_engine_transitions_json(r, tp_catalog_key_fn, cat);
                 tp_engine_transitions_free(r);
         } else {
                 tp_engine_last_touch *r = NULL;

@@ -12,10 +12,6 @@
 #include "service/report_int.h"
 #include "service/validate.h"
 
-static void key_of(void *arg, int64_t id, char *out, size_t outsz) {
-        tp_catalog_key_of((tp_catalog *) arg, id, out, outsz);
-}
-
 /* The engine asks once per touchpoint which stage of the chosen journey it is in. */
 int tp_report_stage_of(void *arg, int64_t id) {
         const tp_report_args *a = arg;
@@ -99,20 +95,10 @@ tp_rc tp_report_parse_journey(tp_report_kind kind, tp_param_fn get, void *arg, t
                 }
         }
         case TP_REPORT_NEXT_ACCURACY:
-                if (!(s = get(arg, "split")))
+                if (!get(arg, "split"))
                         return tp_err_setc(err, TP_INVALID, "missing", "split",
                                            "'split' (a date or RFC 3339 time where the hold-out starts) is required");
-                if (strlen(s) == 10) {
-                        int y, m, d;
-                        if (sscanf(s, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12 || d < 1 || d > 31)
-                                return tp_err_setc(err, TP_INVALID, "invalid_value", "split", "'split' is not a date");
-                        q->split = tp_time_days_from_civil(y, (unsigned) m, (unsigned) d) * 86400 - TP_ENGINE_TZ_DEFAULT;
-                        return TP_OK;
-                }
-                if (tp_time_parse_rfc3339(s, "split", &q->split, err) != TP_OK)
-                        return tp_err_setc(err, TP_INVALID, "invalid_value", "split",
-                                           "'split' must be a date (2024-04-01, local) or an RFC 3339 date-time");
-                return TP_OK;
+                return tp_report_parse_when(get, arg, "split", &q->split, err);
         default:
                 return TP_OK;
         }
@@ -168,21 +154,21 @@ tp_rc tp_report_run_journey(tp_engine *e, tp_catalog *cat, const tp_report_args 
         case TP_REPORT_PATHS: {
                 tp_engine_paths *r = NULL;
                 if ((rc = tp_engine_paths_run(e, q, &r, err)) == TP_OK)
-                        j = tp_engine_paths_json(r, key_of, cat);
+                        j = tp_engine_paths_json(r, tp_catalog_key_fn, cat);
                 tp_engine_paths_free(r);
                 break;
         }
         case TP_REPORT_EXPLORER: {
                 tp_engine_explorer *r = NULL;
                 if ((rc = tp_engine_explorer_run(e, q, &r, err)) == TP_OK)
-                        j = tp_engine_explorer_json(r, key_of, cat);
+                        j = tp_engine_explorer_json(r, tp_catalog_key_fn, cat);
                 tp_engine_explorer_free(r);
                 break;
         }
         case TP_REPORT_NEXT: {
                 tp_engine_next *r = NULL;
                 if ((rc = tp_engine_next_run(e, q, &r, err)) == TP_OK)
-                        j = tp_engine_next_json(r, key_of, cat);
+                        j = tp_engine_next_json(r, tp_catalog_key_fn, cat);
                 else if (rc == TP_NOTFOUND && err)
                         err->field[0] = '\0', (void) snprintf(err->field, sizeof(err->field), "customer");
                 tp_engine_next_free(r);

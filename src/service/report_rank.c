@@ -274,10 +274,6 @@ tp_rc tp_report_expectations(tp_engine *e, tp_catalog *cat, const tp_report_args
 
 /* ---- key drivers ----------------------------------------------------------- */
 
-static void key_of_cat(void *arg, int64_t id, char *out, size_t outsz) {
-        tp_catalog_key_of((tp_catalog *) arg, id, out, outsz);
-}
-
 tp_rc tp_report_parse_drivers(tp_param_fn get, void *arg, tp_catalog *cat, tp_report_args *a, tp_err *err) {
         tp_engine_drivers_query *q = &a->drivers_q;
         const char *m = get(arg, "metric"), *o = get(arg, "outcome"), *ot = get(arg, "outcome_touchpoint"),
@@ -323,7 +319,7 @@ tp_rc tp_report_drivers(tp_engine *e, tp_catalog *cat, const tp_report_args *a, 
 
         if (rc != TP_OK)
                 return rc;
-        j = tp_engine_drivers_json(r, key_of_cat, cat);
+        j = tp_engine_drivers_json(r, tp_catalog_key_fn, cat);
         tp_engine_drivers_free(r);
         if (!j)
                 return tp_err_set(err, TP_NOMEM, "out of memory");
