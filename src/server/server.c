@@ -184,14 +184,11 @@ int tp_server_run(const tp_config *cfg) {
         {
                 /* A small store is indexed before the ready line (it takes
                  * milliseconds, and timelines then never answer 503); a large
-                 * one in the background. */
-                int64_t ne = 0, nr = 0;
-                tp_err cerr = { 0 };
+                 * one in the background.  The engine has just counted the rows. */
+                tp_engine_mem mem;
 
-                pthread_mutex_lock(&ctx.store_lock);
-                (void) tp_store_counts(ctx.store, &ne, &nr, &cerr);
-                pthread_mutex_unlock(&ctx.store_lock);
-                if (ne + nr < 2000000) {
+                tp_engine_memory(ctx.engine, &mem);
+                if (mem.events + mem.anonymous + mem.responses < 2000000) {
                         cust_build_main(&cb);
                 } else if (pthread_create(&cb_thread, NULL, cust_build_main, &cb) != 0) {
                         tp_log_error("cannot start the customer index build");
