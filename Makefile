@@ -26,7 +26,7 @@ ifeq ($(OPT),)
 $(error unknown MODE '$(MODE)': use debug, asan, tsan or release)
 endif
 
-DEPS := libmicrohttpd sqlite3 jansson libsodium
+DEPS := libmicrohttpd sqlite3 jansson libsodium libutf8proc libqrencode libpng
 
 ALL_CFLAGS  = $(CSTD) $(WARN) $(OPT) $(DEFS) -Isrc -I$(BUILD)/gen \
               $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null) $(CFLAGS)

@@ -4,7 +4,10 @@
 # only those missing, so it is quick when all are there.
 set -eu
 pkgs="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
-      libcsv-dev libcmocka-dev sqlite3 curl jq"
+      libcsv-dev libcmocka-dev libutf8proc-dev libqrencode-dev libpng-dev sqlite3 curl jq chromium"
+# Node.js and npm build the dashboard and run the browser tests; a machine that
+# already has a node (Debian's or NodeSource's) keeps it.
+command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 [ "${1:-}" = bench ] && pkgs="$pkgs postgresql"
 missing=""
 for p in $pkgs; do
