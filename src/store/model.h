@@ -49,6 +49,12 @@ typedef struct tp_response {
         const char *language;   /* "vi", "en", ... or NULL */
         int64_t ts;
         const char *event;      /* id of the event this answers, or NULL */
+        /* What the text engine read in the comment (src/text): sentiment is 0
+         * when nothing was read (no comment), else 1 + tp_sentiment (1 negative,
+         * 2 neutral, 3 positive), so a zeroed record means "not read". */
+        int sentiment;
+        float sentiment_conf;   /* probability of that label, 0..1 */
+        const char *themes;     /* comma-separated theme keys, or NULL */
 } tp_response;
 
 /* A touchpoint of the catalogue, as stored.  expected_* are NaN when unset. */
@@ -79,6 +85,8 @@ typedef struct tp_key_rec {
         const char *name;
         int64_t created;
         int64_t revoked;        /* 0 while the key is valid */
+        const char *origins;    /* web origins allowed to use it from a browser
+                                 * (CORS), space-separated; NULL or "" for none */
 } tp_key_rec;
 
 /* One row of a customer's timeline: an event or a response. */

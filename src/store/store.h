@@ -34,11 +34,27 @@ typedef int (*tp_store_response_fn)(void *arg, int64_t seq, const tp_response *r
 /* Light scan row: sequence number, customer (NULL if anonymous), time. */
 typedef int (*tp_store_ckey_fn)(void *arg, int64_t seq, const char *customer, int64_t ts);
 
+/* A filter for response_list; zero fields match everything. */
+typedef struct tp_response_filter {
+        int64_t touchpoint;   /* catalogue id, 0 = any */
+        int has_metric;
+        tp_metric metric;
+        int64_t from, to;     /* ts in [from, to); 0 = open */
+        int has_min, has_max;
+        int min_score, max_score;
+        int sentiment;        /* 0 = any, else as tp_response.sentiment */
+        const char *theme;    /* a theme key, or NULL */
+        int has_comment;      /* only responses with a comment */
+        const char *customer; /* or NULL */
+        int64_t before_seq;   /* paging: only seq < before_seq; 0 = from the newest */
+        int limit;            /* rows at most (the caller bounds it) */
+} tp_response_filter;
+
 /* Open flags. */
 #define TP_STORE_READONLY 0x1 /* no writes, no migration */
 #define TP_STORE_BULK 0x2     /* bulk import: large cache; durability unchanged */
 
-#define TP_STORE_OPS_VERSION 1
+#define TP_STORE_OPS_VERSION 2
 
 struct tp_store_ops {
         int version;        /* TP_STORE_OPS_VERSION the backend was built for */
@@ -114,6 +130,13 @@ struct tp_store_ops {
         tp_rc (*check)(tp_store *s, int *ret_ok, char *msg, size_t msgsz, tp_err *err);
         /* Methods above are version 1.  Append new ones below this line and bump
          * TP_STORE_OPS_VERSION; never reorder or remove. */
+
+        /* Version 2. */
+        /* Responses matching f, newest (highest seq) first, full rows. */
+        tp_rc (*response_list)(tp_store *s, const tp_response_filter *f, tp_store_response_fn fn, void *arg,
+                               tp_err *err);
+        /* *ret_found = 1 when a response with this id is stored. */
+        tp_rc (*response_exists)(tp_store *s, const char *id, int *ret_found, tp_err *err);
 };
 
 struct tp_store {
@@ -193,6 +216,13 @@ static inline tp_rc tp_store_meta_get(
 }
 static inline tp_rc tp_store_meta_put(tp_store *s, const char *name, const void *val, size_t len, tp_err *err) {
         return s->ops->meta_put(s, name, val, len, err);
+}
+static inline tp_rc tp_store_response_list(
+        tp_store *s, const tp_response_filter *f, tp_store_response_fn fn, void *arg, tp_err *err) {
+        return s->ops->response_list(s, f, fn, arg, err);
+}
+static inline tp_rc tp_store_response_exists(tp_store *s, const char *id, int *ret_found, tp_err *err) {
+        return s->ops->response_exists(s, id, ret_found, err);
 }
 static inline tp_rc tp_store_rows_get(
         tp_store *s, const int64_t *keys, size_t n, tp_store_timeline_fn fn, void *arg, tp_err *err) {

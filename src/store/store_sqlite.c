@@ -45,6 +45,8 @@ enum {
         ST_RESPONSE_SCAN,
         ST_EVENT_SCAN_CORE,
         ST_RESPONSE_SCAN_CORE,
+        ST_RESPONSE_BY_ID,
+        ST_RESPONSE_LIST,
         ST_CKEY_EVENTS,
         ST_CKEY_RESPONSES,
         ST_COUNT_EVENTS,
@@ -59,7 +61,8 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_EVENT_PUT] = "INSERT OR IGNORE INTO events(id, customer, touchpoint, channel, type, ts, value, "
                          "currency, properties) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         [ST_RESPONSE_PUT] = "INSERT OR IGNORE INTO responses(id, customer, touchpoint, channel, metric, score, "
-                            "comment, language, ts, event) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                            "comment, language, ts, event, sentiment, sentiment_conf, themes) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         [ST_JOURNEY_PUT] = "INSERT INTO journeys(key, doc, updated) VALUES (?1, ?2, ?3) "
                            "ON CONFLICT(key) DO UPDATE SET doc = excluded.doc, updated = excluded.updated",
         [ST_TP_DEACTIVATE] = "UPDATE touchpoints SET active = 0 WHERE journey = ?1",
@@ -77,10 +80,11 @@ static const char *const stmt_sql[_ST_MAX] = {
                        "expected_csat, expected_nps, expected_ces, active FROM touchpoints "
                        "ORDER BY journey IS NULL, journey, stage_pos, pos, id",
         [ST_JOURNEY_LIST] = "SELECT key, doc, updated FROM journeys ORDER BY key",
-        [ST_KEY_PUT] = "INSERT INTO api_keys(prefix, hash, scope, name, created, revoked) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, 0)",
-        [ST_KEY_GET] = "SELECT prefix, hash, scope, name, created, revoked FROM api_keys WHERE prefix = ?1",
-        [ST_KEY_LIST] = "SELECT prefix, hash, scope, name, created, revoked FROM api_keys ORDER BY created, prefix",
+        [ST_KEY_PUT] = "INSERT INTO api_keys(prefix, hash, scope, name, created, revoked, origins) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
+        [ST_KEY_GET] = "SELECT prefix, hash, scope, name, created, revoked, origins FROM api_keys WHERE prefix = ?1",
+        [ST_KEY_LIST] = "SELECT prefix, hash, scope, name, created, revoked, origins FROM api_keys "
+                        "ORDER BY created, prefix",
         [ST_KEY_REVOKE] = "UPDATE api_keys SET revoked = ?2 WHERE prefix = ?1 AND revoked = 0",
         [ST_META_GET] = "SELECT value FROM meta WHERE name = ?1",
         [ST_META_PUT] = "INSERT INTO meta(name, value) VALUES (?1, ?2) "
@@ -88,16 +92,28 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_EVENT_GET] = "SELECT seq, id, customer, touchpoint, channel, type, ts, value, currency, properties "
                          "FROM events WHERE seq = ?1",
         [ST_RESPONSE_GET] = "SELECT seq, id, customer, touchpoint, channel, metric, score, comment, language, "
-                            "ts, event FROM responses WHERE seq = ?1",
+                            "ts, event, sentiment, sentiment_conf, themes FROM responses WHERE seq = ?1",
         [ST_EVENT_SCAN] = "SELECT seq, id, customer, touchpoint, channel, type, ts, value, currency, properties "
                           "FROM events WHERE seq > ?1 ORDER BY seq",
         [ST_RESPONSE_SCAN] = "SELECT seq, id, customer, touchpoint, channel, metric, score, comment, language, "
-                             "ts, event FROM responses WHERE seq > ?1 ORDER BY seq",
+                             "ts, event, sentiment, sentiment_conf, themes FROM responses WHERE seq > ?1 ORDER BY seq",
         /* Same column positions as the full scans, so one row decoder serves both. */
         [ST_EVENT_SCAN_CORE] = "SELECT seq, NULL, customer, touchpoint, channel, type, ts, value, NULL, NULL "
                                "FROM events WHERE seq > ?1 ORDER BY seq",
         [ST_RESPONSE_SCAN_CORE] = "SELECT seq, NULL, customer, touchpoint, channel, metric, score, NULL, NULL, ts, "
-                                  "NULL FROM responses WHERE seq > ?1 ORDER BY seq",
+                                  "NULL, sentiment, NULL, themes FROM responses WHERE seq > ?1 ORDER BY seq",
+        [ST_RESPONSE_BY_ID] = "SELECT seq FROM responses WHERE id = ?1",
+        /* One statement for every filter: an unset parameter (NULL) disables its
+         * clause.  Newest first by seq, the rowid, so paging is a range scan. */
+        [ST_RESPONSE_LIST] = "SELECT seq, id, customer, touchpoint, channel, metric, score, comment, language, "
+                             "ts, event, sentiment, sentiment_conf, themes FROM responses "
+                             "WHERE seq < ?1 AND (?2 IS NULL OR touchpoint = ?2) AND (?3 IS NULL OR metric = ?3) "
+                             "AND (?4 IS NULL OR ts >= ?4) AND (?5 IS NULL OR ts < ?5) "
+                             "AND (?6 IS NULL OR score >= ?6) AND (?7 IS NULL OR score <= ?7) "
+                             "AND (?8 IS NULL OR sentiment = ?8) "
+                             "AND (?9 IS NULL OR instr(',' || themes || ',', ',' || ?9 || ',') > 0) "
+                             "AND (?10 IS NULL OR (comment IS NOT NULL AND comment <> '')) "
+                             "AND (?11 IS NULL OR customer = ?11) ORDER BY seq DESC LIMIT ?12",
         [ST_CKEY_EVENTS] = "SELECT seq, customer, ts FROM events WHERE seq > ?1 ORDER BY seq",
         [ST_CKEY_RESPONSES] = "SELECT seq, customer, ts FROM responses WHERE seq > ?1 ORDER BY seq",
         [ST_COUNT_EVENTS] = "SELECT count(*) FROM events",
@@ -128,6 +144,12 @@ static const char *const migrations[] = {
          * timelines are served from the in-memory customer index instead. */
         "DROP INDEX events_customer_ts;"
         "DROP INDEX responses_customer_ts;",
+        /* 4: sentiment and themes of comments (text engine); web origins of keys
+         * (CORS for the survey widget). */
+        "ALTER TABLE responses ADD COLUMN sentiment INTEGER;"
+        "ALTER TABLE responses ADD COLUMN sentiment_conf REAL;"
+        "ALTER TABLE responses ADD COLUMN themes TEXT;"
+        "ALTER TABLE api_keys ADD COLUMN origins TEXT;",
 };
 #define SCHEMA_VERSION ((int) (sizeof(migrations) / sizeof(migrations[0])))
 
@@ -452,6 +474,11 @@ static tp_rc sq_response_put(tp_store *s, const tp_response *r, int *ret_dup, tp
         bind_text(st, 8, r->language);
         sqlite3_bind_int64(st, 9, r->ts);
         bind_text(st, 10, r->event);
+        if (r->sentiment > 0) {
+                sqlite3_bind_int(st, 11, r->sentiment - 1);
+                sqlite3_bind_double(st, 12, (double) r->sentiment_conf);
+        }
+        bind_text(st, 13, r->themes && *r->themes ? r->themes : NULL);
         rc = step_done(q, st, err);
         if (rc == TP_OK)
                 *ret_dup = sqlite3_changes(q->db) == 0;
@@ -598,6 +625,7 @@ static tp_rc sq_key_put(tp_store *s, const tp_key_rec *k, tp_err *err) {
         bind_text(st, 3, k->scope == TP_SCOPE_ADMIN ? "admin" : "ingest");
         bind_text(st, 4, k->name);
         sqlite3_bind_int64(st, 5, k->created);
+        bind_text(st, 6, k->origins && *k->origins ? k->origins : NULL);
         return step_done(q, st, err);
 }
 
@@ -615,6 +643,7 @@ static tp_rc key_rows(sqlite_store *q, sqlite3_stmt *st, tp_store_key_fn fn, voi
                 k.name = col_text(st, 3);
                 k.created = sqlite3_column_int64(st, 4);
                 k.revoked = sqlite3_column_int64(st, 5);
+                k.origins = col_text(st, 6);
                 n++;
                 if (fn(arg, &k))
                         break;
@@ -737,6 +766,9 @@ static void response_row(sqlite3_stmt *st, tp_response *r) {
                 .language = col_text(st, 8),
                 .ts = sqlite3_column_int64(st, 9),
                 .event = col_text(st, 10),
+                .sentiment = sqlite3_column_type(st, 11) == SQLITE_NULL ? 0 : 1 + sqlite3_column_int(st, 11),
+                .sentiment_conf = (float) sqlite3_column_double(st, 12),
+                .themes = col_text(st, 13),
         };
 }
 
@@ -827,6 +859,63 @@ static tp_rc sq_response_scan(tp_store *s, int64_t after_seq, tp_store_response_
 
 static tp_rc sq_response_scan_core(tp_store *s, int64_t after_seq, tp_store_response_fn fn, void *arg, tp_err *err) {
         return scan_responses(s, ST_RESPONSE_SCAN_CORE, after_seq, fn, arg, err);
+}
+
+static tp_rc sq_response_list(tp_store *s, const tp_response_filter *f, tp_store_response_fn fn, void *arg,
+                               tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st = NULL;
+        tp_rc rc = get_stmt(q, ST_RESPONSE_LIST, &st, err);
+        int src;
+
+        if (rc != TP_OK)
+                return rc;
+        sqlite3_bind_int64(st, 1, f->before_seq > 0 ? f->before_seq : INT64_MAX);
+        if (f->touchpoint)
+                sqlite3_bind_int64(st, 2, f->touchpoint);
+        if (f->has_metric)
+                bind_text(st, 3, tp_metric_name(f->metric));
+        if (f->from)
+                sqlite3_bind_int64(st, 4, f->from);
+        if (f->to)
+                sqlite3_bind_int64(st, 5, f->to);
+        if (f->has_min)
+                sqlite3_bind_int(st, 6, f->min_score);
+        if (f->has_max)
+                sqlite3_bind_int(st, 7, f->max_score);
+        if (f->sentiment > 0)
+                sqlite3_bind_int(st, 8, f->sentiment - 1);
+        bind_text(st, 9, f->theme);
+        if (f->has_comment)
+                sqlite3_bind_int(st, 10, 1);
+        bind_text(st, 11, f->customer);
+        sqlite3_bind_int(st, 12, f->limit > 0 ? f->limit : 50);
+        while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+                tp_response r;
+
+                response_row(st, &r);
+                if (fn(arg, sqlite3_column_int64(st, 0), &r))
+                        break;
+        }
+        sqlite3_reset(st);
+        return src == SQLITE_ROW || src == SQLITE_DONE ? TP_OK : sq_fail(q, src, err);
+}
+
+static tp_rc sq_response_exists(tp_store *s, const char *id, int *ret_found, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st = NULL;
+        tp_rc rc = get_stmt(q, ST_RESPONSE_BY_ID, &st, err);
+        int src;
+
+        if (rc != TP_OK)
+                return rc;
+        bind_text(st, 1, id);
+        src = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (src != SQLITE_ROW && src != SQLITE_DONE)
+                return sq_fail(q, src, err);
+        *ret_found = src == SQLITE_ROW;
+        return TP_OK;
 }
 
 static tp_rc sq_ckey_scan(tp_store *s, int responses, int64_t after_seq, tp_store_ckey_fn fn, void *arg,
@@ -935,6 +1024,8 @@ const tp_store_ops tp_store_sqlite_ops = {
         .response_scan     = sq_response_scan,
         .event_scan_core   = sq_event_scan_core,
         .response_scan_core = sq_response_scan_core,
+        .response_list     = sq_response_list,
+        .response_exists   = sq_response_exists,
         .ckey_scan         = sq_ckey_scan,
         .counts            = sq_counts,
         .check             = sq_check,

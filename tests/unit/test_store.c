@@ -35,7 +35,7 @@ typedef struct fx {
 } fx;
 
 #define STORE_SENTINEL ((tp_store *) 0x1)
-#define LATEST 3 /* the newest schema version */
+#define LATEST 4 /* the newest schema version */
 
 static void rm_db(const char *path) {
         char p[200];
@@ -249,6 +249,7 @@ typedef struct tl_seen {
         int score[32];
         int has_value[32];
         int64_t value[32];
+        int sentiment[32];
 } tl_seen;
 
 static int collect_tl(void *arg, const tp_timeline_row *row) {
@@ -261,6 +262,7 @@ static int collect_tl(void *arg, const tp_timeline_row *row) {
                         (void) snprintf(c->id[c->n], 32, "%s", row->u.resp.id);
                         c->ts[c->n] = row->u.resp.ts;
                         c->score[c->n] = row->u.resp.score;
+                        c->sentiment[c->n] = row->u.resp.sentiment;
                 } else {
                         (void) snprintf(c->id[c->n], 32, "%s", row->u.ev.id);
                         c->ts[c->n] = row->u.ev.ts;
@@ -310,10 +312,20 @@ static void migrate_from(fx *f, int v) {
         tp = put_journey(s);
         e = mk_ev("ev-old", "cust-1", tp, 1000);
         put_ev(s, &e, 0);
-        r = mk_resp("rs-old", "cust-1", tp, 1001);
-        put_resp(s, &r, 0);
         tp_store_close(s);
         s = NULL;
+        /* The response as that version's binary wrote it: only the columns it had. */
+        {
+                sqlite3 *db = NULL;
+                char sql[256];
+                assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+                (void) snprintf(sql, sizeof(sql),
+                                "INSERT INTO responses(id, customer, touchpoint, metric, score, comment, ts) "
+                                "VALUES ('rs-old', 'cust-1', %lld, 'nps', 9, 'old comment', 1001)",
+                                (long long) tp);
+                assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+                sqlite3_close(db);
+        }
 
         assert_int_equal(tp_store_open(url, 0, &s, &err), TP_OK);
         assert_int_equal(tp_store_schema_version(s), v);
@@ -332,10 +344,18 @@ static void migrate_from(fx *f, int v) {
         assert_int_equal(tl.n, 2);
         assert_string_equal(tl.id[0], "ev-old");
         assert_string_equal(tl.id[1], "rs-old");
+        /* An old response has no sentiment until it is read again. */
+        assert_int_equal(tl.sentiment[1], 0);
         /* New writes work on the migrated schema; the migration is idempotent. */
         e = mk_ev("ev-new", "cust-1", tp, 1002);
         put_ev(s, &e, 0);
         counts_are(s, 2, 1);
+        r = mk_resp("rs-new", "cust-1", tp, 1003);
+        r.sentiment = 1 + 2;
+        r.sentiment_conf = 0.75f;
+        r.themes = "delivery,staff";
+        put_resp(s, &r, 0);
+        counts_are(s, 2, 2);
         assert_int_equal(tp_store_migrate(s, &from, &err), TP_OK);
         assert_int_equal(from, LATEST);
         {
@@ -671,6 +691,7 @@ typedef struct keys_seen {
         unsigned char hash[8][32];
         tp_scope scope[8];
         int64_t created[8], revoked[8];
+        char origins[8][64];
 } keys_seen;
 
 static int collect_key(void *arg, const tp_key_rec *k) {
@@ -683,6 +704,7 @@ static int collect_key(void *arg, const tp_key_rec *k) {
                 c->scope[c->n] = k->scope;
                 c->created[c->n] = k->created;
                 c->revoked[c->n] = k->revoked;
+                (void) snprintf(c->origins[c->n], 64, "%s", k->origins ? k->origins : "(null)");
         }
         c->n++;
         return 0;
@@ -693,6 +715,130 @@ static int never_called(void *arg, const tp_key_rec *k) {
         (void) k;
         fail_msg("callback called for a missing key");
         return 1;
+}
+
+typedef struct list_seen {
+        int n;
+        char id[16][32];
+        int64_t seq[16];
+        int sentiment[16];
+        char themes[16][64];
+} list_seen;
+
+static int collect_list(void *arg, int64_t seq, const tp_response *r) {
+        list_seen *c = arg;
+
+        if (c->n < 16) {
+                (void) snprintf(c->id[c->n], 32, "%s", r->id);
+                c->seq[c->n] = seq;
+                c->sentiment[c->n] = r->sentiment;
+                (void) snprintf(c->themes[c->n], 64, "%s", r->themes ? r->themes : "");
+                c->n++;
+        }
+        return 0;
+}
+
+static list_seen list(tp_store *s, const tp_response_filter *flt) {
+        list_seen got = { 0 };
+        tp_err err = { 0 };
+
+        assert_int_equal(tp_store_response_list(s, flt, collect_list, &got, &err), TP_OK);
+        return got;
+}
+
+/* Every filter of response_list, paging by seq, and response_exists. */
+static void test_response_list(void **state) {
+        fx *f = *state;
+        tp_err err = { 0 };
+        int64_t tp;
+        tp_response r;
+        tp_response_filter flt;
+        list_seen got;
+        int found = -1;
+
+        migrated(f);
+        tp = put_journey(f->s);
+        r = mk_resp("a", "c1", tp, 100); /* nps 9, no comment */
+        put_resp(f->s, &r, 0);
+        r = mk_resp("b", "c2", tp, 200);
+        r.score = 2;
+        r.comment = "giao hàng chậm";
+        r.sentiment = 1;
+        r.sentiment_conf = 0.9f;
+        r.themes = "delivery";
+        put_resp(f->s, &r, 0);
+        r = mk_resp("c", "c1", tp, 300);
+        r.metric = TP_METRIC_CSAT;
+        r.score = 5;
+        r.comment = "nhân viên vui vẻ, giao hàng nhanh";
+        r.sentiment = 3;
+        r.themes = "staff,delivery";
+        put_resp(f->s, &r, 0);
+
+        memset(&flt, 0, sizeof(flt));
+        got = list(f->s, &flt);
+        assert_int_equal(got.n, 3);
+        assert_string_equal(got.id[0], "c"); /* newest first */
+        assert_string_equal(got.id[2], "a");
+        assert_int_equal(got.sentiment[0], 3);
+        assert_string_equal(got.themes[0], "staff,delivery");
+        assert_int_equal(got.sentiment[2], 0);
+
+        flt.limit = 2; /* paging: the next page starts below the last seq */
+        got = list(f->s, &flt);
+        assert_int_equal(got.n, 2);
+        flt.before_seq = got.seq[1];
+        got = list(f->s, &flt);
+        assert_int_equal(got.n, 1);
+        assert_string_equal(got.id[0], "a");
+
+        memset(&flt, 0, sizeof(flt));
+        flt.has_metric = 1;
+        flt.metric = TP_METRIC_NPS;
+        flt.has_max = 1;
+        flt.max_score = 6;
+        got = list(f->s, &flt);
+        assert_int_equal(got.n, 1);
+        assert_string_equal(got.id[0], "b");
+
+        memset(&flt, 0, sizeof(flt));
+        flt.theme = "delivery";
+        assert_int_equal(list(f->s, &flt).n, 2);
+        flt.theme = "deliver"; /* whole keys only */
+        assert_int_equal(list(f->s, &flt).n, 0);
+        flt.theme = "staff";
+        assert_int_equal(list(f->s, &flt).n, 1);
+
+        memset(&flt, 0, sizeof(flt));
+        flt.sentiment = 1;
+        got = list(f->s, &flt);
+        assert_int_equal(got.n, 1);
+        assert_string_equal(got.id[0], "b");
+
+        memset(&flt, 0, sizeof(flt));
+        flt.has_comment = 1;
+        flt.customer = "c1";
+        flt.from = 100;
+        flt.to = 301;
+        got = list(f->s, &flt);
+        assert_int_equal(got.n, 1);
+        assert_string_equal(got.id[0], "c");
+        flt.has_comment = 0;
+        flt.has_min = 1;
+        flt.min_score = 9;
+        flt.to = 300; /* to is exclusive */
+        got = list(f->s, &flt);
+        assert_int_equal(got.n, 1);
+        assert_string_equal(got.id[0], "a");
+
+        memset(&flt, 0, sizeof(flt));
+        flt.touchpoint = tp + 1000;
+        assert_int_equal(list(f->s, &flt).n, 0);
+
+        assert_int_equal(tp_store_response_exists(f->s, "b", &found, &err), TP_OK);
+        assert_int_equal(found, 1);
+        assert_int_equal(tp_store_response_exists(f->s, "zz", &found, &err), TP_OK);
+        assert_int_equal(found, 0);
 }
 
 static void test_keys(void **state) {
@@ -712,6 +858,7 @@ static void test_keys(void **state) {
         k2.scope = TP_SCOPE_INGEST;
         k2.name = NULL;
         k2.created = 500;
+        k2.origins = "https://shop.example http://127.0.0.1:8081";
         assert_int_equal(tp_store_key_put(f->s, &k1, &err), TP_OK);
         assert_int_equal(tp_store_key_put(f->s, &k2, &err), TP_OK);
         assert_int_equal(tp_store_key_put(f->s, &k1, &err), TP_CONFLICT);
@@ -733,6 +880,8 @@ static void test_keys(void **state) {
         assert_string_equal(all.prefix[0], k2.prefix);
         assert_int_equal(all.scope[0], TP_SCOPE_INGEST);
         assert_string_equal(all.name[0], "(null)");
+        assert_string_equal(all.origins[0], "https://shop.example http://127.0.0.1:8081");
+        assert_string_equal(all.origins[1], "(null)");
         assert_string_equal(all.prefix[1], k1.prefix);
 
         assert_int_equal(tp_store_key_revoke(f->s, k1.prefix, 2000, &err), TP_OK);
@@ -1163,6 +1312,7 @@ int main(void) {
                 BOTH(test_journey_list),
                 BOTH(test_touchpoint_ensure),
                 BOTH(test_keys),
+                BOTH(test_response_list),
                 BOTH(test_meta),
                 BOTH(test_rows_get),
                 BOTH(test_rows_get_stop_early),
