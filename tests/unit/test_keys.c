@@ -78,7 +78,7 @@ static int teardown(void **state) {
 static void create(fx *f, tp_scope scope, const char *name, char out[TP_KEY_TEXT_MAX]) {
         tp_err err = { 0 };
 
-        if (tp_keys_create(f->s, scope, name, out, &err) != TP_OK)
+        if (tp_keys_create(f->s, scope, name, NULL, out, &err) != TP_OK)
                 fail_msg("create: %s", err.msg);
 }
 
@@ -293,7 +293,7 @@ static void test_create_fails_cleanly(void **state) {
         (void) f;
         /* A store without tables: the error comes back and out is left alone. */
         assert_int_equal(tp_store_open("sqlite::memory:", 0, &raw, &err), TP_OK);
-        assert_int_not_equal(tp_keys_create(raw, TP_SCOPE_ADMIN, "x", out, &err), TP_OK);
+        assert_int_not_equal(tp_keys_create(raw, TP_SCOPE_ADMIN, "x", NULL, out, &err), TP_OK);
         assert_string_equal(out, "unchanged");
         assert_string_not_equal(err.msg, "");
         tp_store_close(raw);
@@ -317,12 +317,88 @@ static void test_many_cached_keys(void **state) {
         }
 }
 
+static void canon_is(const char *in, const char *want) {
+        char out[256];
+        tp_err err = { 0 };
+
+        if (tp_keys_origin_canon(in, strlen(in), out, sizeof(out), &err) != TP_OK)
+                fail_msg("'%s' refused: %s", in, err.msg);
+        assert_string_equal(out, want);
+}
+
+static void canon_refused(const char *in) {
+        char out[256];
+        tp_err err = { 0 };
+
+        if (tp_keys_origin_canon(in, strlen(in), out, sizeof(out), &err) != TP_INVALID)
+                fail_msg("'%s' was accepted", in);
+        assert_string_equal(err.field, "origin");
+}
+
+static void test_origins(void **state) {
+        fx *f = *state;
+        char key[TP_KEY_TEXT_MAX], plain[TP_KEY_TEXT_MAX], out[TP_KEY_TEXT_MAX] = "unchanged";
+        tp_key_info info;
+        tp_err err = { 0 };
+
+        canon_is("HTTPS://Shop.Example", "https://shop.example");
+        canon_is("https://shop.example:443", "https://shop.example");
+        canon_is("http://127.0.0.1:80", "http://127.0.0.1");
+        canon_is("http://127.0.0.1:8081", "http://127.0.0.1:8081");
+        canon_refused("shop.example");
+        canon_refused("ftp://shop.example");
+        canon_refused("https://shop.example/path");
+        canon_refused("https://");
+        canon_refused("https://shop.example:");
+        canon_refused("https://shop.example:99999");
+        canon_refused("https://sh op.example");
+
+        assert_int_equal(tp_keys_create(f->s, TP_SCOPE_INGEST, "site", "https://Shop.Example, http://127.0.0.1:8081",
+                                        key, &err), TP_OK);
+        create(f, TP_SCOPE_INGEST, "plain", plain);
+        assert_int_equal(tp_keys_verify_info(f->k, key, &info, &err), TP_OK);
+        assert_int_equal(info.scope, TP_SCOPE_INGEST);
+        assert_memory_equal(info.prefix, key, 16);
+        assert_string_equal(info.origins, "https://shop.example http://127.0.0.1:8081");
+        assert_true(tp_keys_origin_in(info.origins, "http://127.0.0.1:8081"));
+        assert_false(tp_keys_origin_in(info.origins, "http://127.0.0.1:808"));
+        assert_false(tp_keys_origin_in(info.origins, "https://evil.example"));
+        assert_int_equal(tp_keys_verify_info(f->k, plain, &info, &err), TP_OK);
+        assert_string_equal(info.origins, "");
+
+        /* Preflights know every origin of a valid key, and only those. */
+        assert_true(tp_keys_origin_known(f->k, "https://shop.example"));
+        assert_false(tp_keys_origin_known(f->k, "https://evil.example"));
+
+        /* A bad origin creates nothing. */
+        assert_int_equal(tp_keys_create(f->s, TP_SCOPE_INGEST, "bad", "https://ok.example javascript:x", out, &err),
+                         TP_INVALID);
+        assert_string_equal(out, "unchanged");
+        assert_non_null(strstr(err.msg, "javascript:x"));
+}
+
+static void test_prefix_valid(void **state) {
+        fx *f = *state;
+        char key[TP_KEY_TEXT_MAX], prefix[17];
+        tp_err err = { 0 };
+
+        create(f, TP_SCOPE_ADMIN, "ops", key);
+        memcpy(prefix, key, 16);
+        prefix[16] = '\0';
+        assert_int_equal(tp_keys_prefix_valid(f->k, prefix, &err), TP_OK);
+        assert_int_equal(tp_keys_prefix_valid(f->k, "tpk_ffffffffffff", &err), TP_UNAUTH);
+        assert_int_equal(tp_store_key_revoke(f->s, prefix, tp_time_now(), &err), TP_OK);
+        (void) usleep(1100 * 1000); /* past the one-second cache */
+        assert_int_equal(tp_keys_prefix_valid(f->k, prefix, &err), TP_UNAUTH);
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
         const struct CMUnitTest tests[] = {
                 T(test_create_format),        T(test_store_holds_no_secret), T(test_verify_ok_scopes),
                 T(test_verify_rejects),       T(test_revoked_uncached),      T(test_revoked_after_ttl),
-                T(test_create_fails_cleanly), T(test_many_cached_keys),
+                T(test_create_fails_cleanly), T(test_many_cached_keys),      T(test_origins),
+                T(test_prefix_valid),
         };
 
         if (sodium_init() < 0)
