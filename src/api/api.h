@@ -18,6 +18,14 @@ tp_rc api_journey_put(tp_req *req, tp_resp *resp);
 tp_rc api_touchpoints_list(tp_req *req, tp_resp *resp);
 
 tp_rc api_customer_timeline(tp_req *req, tp_resp *resp);
+tp_rc api_responses_list(tp_req *req, tp_resp *resp);
+/* A stored response as the API shows it (timeline and listing); NULL on OOM. */
+json_t *api_response_json(tp_catalog *cat, const tp_response *r);
+
+tp_rc api_session_post(tp_req *req, tp_resp *resp);
+tp_rc api_session_get(tp_req *req, tp_resp *resp);
+tp_rc api_session_delete(tp_req *req, tp_resp *resp);
+tp_rc api_touchpoint_get(tp_req *req, tp_resp *resp);
 
 tp_rc api_report_scores(tp_req *req, tp_resp *resp);
 tp_rc api_report_transitions(tp_req *req, tp_resp *resp);

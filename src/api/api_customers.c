@@ -23,6 +23,34 @@ typedef struct tl_ctx {
         int last_kind;
 } tl_ctx;
 
+json_t *api_response_json(tp_catalog *cat, const tp_response *r) {
+        static const char *const goal[] = { "no", "partly", "yes" };
+        json_t *score = r->metric == TP_METRIC_GOAL && r->score >= 0 && r->score <= 2 ? json_string(goal[r->score])
+                                                                                      : json_integer(r->score);
+        json_t *o, *themes = json_array(), *sent = json_null();
+        char tp[64], when[32];
+
+        tp_catalog_key_of(cat, r->touchpoint, tp, sizeof(tp));
+        tp_time_format_rfc3339(r->ts, when, sizeof(when));
+        if (r->sentiment > 0)
+                sent = json_pack("{s:s, s:f}", "label", tp_sentiment_name(r->sentiment), "confidence",
+                                 (double) ((int) (r->sentiment_conf * 1000.0f + 0.5f)) / 1000.0);
+        /* Theme keys are [a-z0-9_-], so splitting at commas is exact. */
+        for (const char *p = r->themes; themes && p && *p;) {
+                size_t n = strcspn(p, ",");
+                if (n)
+                        json_array_append_new(themes, json_stringn(p, n));
+                p += n;
+                if (*p == ',')
+                        p++;
+        }
+        o = json_pack("{s:s, s:s?, s:s, s:s?, s:s, s:o, s:s?, s:s?, s:s?, s:s, s:o, s:o}", "id", r->id, "customer",
+                      r->customer, "touchpoint", tp, "channel", r->channel, "metric", tp_metric_name(r->metric),
+                      "score", score, "comment", r->comment, "language", r->language, "event", r->event, "time",
+                      when, "sentiment", sent ? sent : json_null(), "themes", themes ? themes : json_array());
+        return o;
+}
+
 static int add_row(void *arg, const tp_timeline_row *row) {
         tl_ctx *c = arg;
         char tp[64], when[32];
@@ -46,16 +74,9 @@ static int add_row(void *arg, const tp_timeline_row *row) {
                 c->last_ts = e->ts;
         } else {
                 const tp_response *r = &row->u.resp;
-                static const char *const goal[] = { "no", "partly", "yes" };
-                json_t *score = r->metric == TP_METRIC_GOAL && r->score >= 0 && r->score <= 2
-                                        ? json_string(goal[r->score])
-                                        : json_integer(r->score);
-                tp_catalog_key_of(c->cat, r->touchpoint, tp, sizeof(tp));
-                tp_time_format_rfc3339(r->ts, when, sizeof(when));
-                o = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:o, s:s?, s:s?, s:s?, s:s}", "kind", "response", "id",
-                              r->id, "touchpoint", tp, "channel", r->channel, "metric", tp_metric_name(r->metric),
-                              "score", score, "comment", r->comment, "language", r->language, "event", r->event,
-                              "time", when);
+                o = api_response_json(c->cat, r);
+                if (o)
+                        json_object_set_new(o, "kind", json_string("response"));
                 c->last_ts = r->ts;
         }
         if (!o || json_array_append_new(c->items, o) != 0) {

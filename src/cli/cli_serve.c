@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "server/server.h"
@@ -16,9 +19,28 @@ static int parse_size(const char *s, size_t *ret) {
         return 0;
 }
 
+/* The dashboard built beside the binary (build/MODE/web), if there is one. */
+static const char *default_web_dir(char *buf, size_t bufsz) {
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        struct stat st;
+        char *slash;
+
+        if (n <= 0)
+                return NULL;
+        exe[n] = '\0';
+        slash = strrchr(exe, '/');
+        if (!slash)
+                return NULL;
+        *slash = '\0';
+        (void) snprintf(buf, bufsz, "%s/web", exe);
+        return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) ? buf : NULL;
+}
+
 int tp_cli_serve(int argc, char **argv) {
         tp_config cfg;
         size_t v = 0;
+        char webbuf[PATH_MAX + 8];
 
         tp_config_init(&cfg);
         for (int i = 0; i < argc; i++) {
@@ -27,8 +49,12 @@ int tp_cli_serve(int argc, char **argv) {
                         puts("usage: touchpoint serve [--db URL] [--listen HOST:PORT] [--threads N]\n"
                              "         [--max-body BYTES] [--max-items N] [--queue-jobs N] [--conn-limit N]\n"
                              "         [--per-ip-limit N] [--timeout SECONDS] [--max-reports N]\n"
+                             "         [--web DIR] [--session-hours N] [--public-url URL]\n"
+                             "         [--text-model-vi FILE] [--text-model-en FILE] [--text-themes FILE]\n"
                              "Prints 'listening on http://HOST:PORT' once it accepts requests; SIGTERM stops it\n"
-                             "after the requests in flight are answered.");
+                             "after the requests in flight are answered.\n"
+                             "--web: the built dashboard (default: the 'web' directory next to the binary);\n"
+                             "--public-url: the address customers reach, used in survey links.");
                         return 0;
                 }
                 if ((val = tp_cli_opt(argc, argv, &i, "--db"))) {
@@ -51,6 +77,19 @@ int tp_cli_serve(int argc, char **argv) {
                         cfg.conn_timeout = (unsigned) v;
                 } else if ((val = tp_cli_opt(argc, argv, &i, "--max-reports")) && !parse_size(val, &v) && v > 0) {
                         cfg.max_reports = (unsigned) v;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--web"))) {
+                        cfg.web_dir = val;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--session-hours")) && !parse_size(val, &v) && v > 0 &&
+                           v <= 24 * 30) {
+                        cfg.session_ttl = (long) v * 3600;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--public-url"))) {
+                        cfg.public_url = val;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--text-model-vi"))) {
+                        cfg.text_model_vi = val;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--text-model-en"))) {
+                        cfg.text_model_en = val;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--text-themes"))) {
+                        cfg.text_themes = val;
                 } else if ((val = tp_cli_opt(argc, argv, &i, "--test-report-delay-us")) && !parse_size(val, &v)) {
                         cfg.report_delay_us = (long) v;
                 } else if ((val = tp_cli_opt(argc, argv, &i, "--test-commit-delay-us")) && !parse_size(val, &v)) {
@@ -60,5 +99,7 @@ int tp_cli_serve(int argc, char **argv) {
                         return 2;
                 }
         }
+        if (!cfg.web_dir)
+                cfg.web_dir = default_web_dir(webbuf, sizeof(webbuf));
         return tp_server_run(&cfg);
 }

@@ -14,6 +14,8 @@
 #include "common/err.h"
 #include "service/ctx.h"
 #include "service/ingest.h"
+#include "service/keys.h"
+#include "service/session.h"
 
 typedef struct tp_req tp_req;
 typedef struct tp_resp tp_resp;
@@ -40,6 +42,10 @@ typedef struct tp_route {
 } tp_route;
 
 #define TP_MAX_PARAMS 4
+#define TP_RESP_HEADERS 4
+
+/* How the request was authenticated (tp_req.auth_kind). */
+enum { TP_AUTH_NONE, TP_AUTH_KEY, TP_AUTH_SESSION };
 
 struct tp_req {
         const char *method;
@@ -51,8 +57,14 @@ struct tp_req {
         tp_ctx *ctx;                        /* borrowed */
         tp_err err;                         /* detail for the error body */
         void *conn;                         /* the libmicrohttpd connection (opaque here) */
-        /* Query arguments, looked up through tp_req_query(). */
+        /* Query arguments and headers, looked up through tp_req_query() and
+         * tp_req_header(). */
         const char *(*query_fn)(tp_req *req, const char *name);
+        const char *(*header_fn)(tp_req *req, const char *name);
+        /* Who is asking: the key (by Bearer or through a session cookie). */
+        int auth_kind;
+        tp_key_info auth;
+        char session[TP_SESSION_TOKEN_LEN + 1]; /* the cookie's token, TP_AUTH_SESSION only */
         /* Async ingest. */
         int async;
         tp_batch batch;
@@ -65,6 +77,10 @@ struct tp_resp {
         char *body;     /* owned JSON text, handed to libmicrohttpd */
         size_t body_len;
         const char *content_type; /* static; default application/json */
+        /* Extra headers (Set-Cookie, ...): names static, values owned. */
+        int nheaders;
+        const char *hname[TP_RESP_HEADERS];
+        char *hvalue[TP_RESP_HEADERS];
 };
 
 /* Serialise `json` (taken: the reference is consumed) as the reply body. */
@@ -72,9 +88,30 @@ tp_rc tp_http_reply_json(tp_resp *resp, unsigned status, json_t *json);
 /* A static or owned text reply; text is copied. */
 tp_rc tp_http_reply_text(tp_resp *resp, unsigned status, const char *content_type, const char *text, size_t len);
 
+/* Add a header to the reply; name must be static, value is copied. */
+tp_rc tp_resp_header(tp_resp *resp, const char *name, const char *value);
+/* Free what a reply owns (body and header values), for replies not sent. */
+void tp_resp_done(tp_resp *resp);
+
 static inline const char *tp_req_query(tp_req *req, const char *name) {
         return req->query_fn(req, name);
 }
+static inline const char *tp_req_header(tp_req *req, const char *name) {
+        return req->header_fn(req, name);
+}
+/* 1 unless the request carries an Origin header naming another site. */
+int tp_req_same_origin(tp_req *req);
+/* The value of cookie `name`, or NULL. */
+const char *tp_req_cookie(tp_req *req, const char *name);
+
+/* ---- the dashboard's static files (http_static.c) ------------------------- */
+
+/* The file (relative to the web root) that answers path: "/" is index.html,
+ * "/kiosk/X" kiosk.html, "/s/X" survey.html, "/widget.js", "/assets/..." with
+ * safe segments only.  TP_NOTFOUND for anything else. */
+tp_rc tp_http_static_path(const char *path, char *rel, size_t relsz);
+/* Content-Type by file extension. */
+const char *tp_http_static_type(const char *rel);
 
 /* The API's route table (src/api/api.c), ended by a zeroed entry. */
 extern const tp_route tp_api_routes[];

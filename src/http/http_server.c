@@ -14,12 +14,15 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/alloc.h"
@@ -33,7 +36,10 @@
 static const unsigned counted_status[] = { 200, 201, 204, 400, 401, 403, 404, 405, 409,
                                            413, 415, 422, 429, 500, 503, 507, 0 };
 #define NSTATUS (sizeof(counted_status) / sizeof(counted_status[0]))
-#define MAX_ROUTES 32
+#define MAX_ROUTES 64
+/* Counter slots after the routes: requests no route matched, static files. */
+#define SLOT_UNMATCHED MAX_ROUTES
+#define SLOT_STATIC (MAX_ROUTES + 1)
 /* Bytes of a refused body read (and dropped) before the connection is cut. */
 #define DISCARD_MAX ((size_t) 1 << 20)
 
@@ -42,7 +48,7 @@ struct tp_http {
         tp_ctx *ctx;
         int nroutes;
         atomic_int inflight;
-        atomic_ulong counts[MAX_ROUTES + 1][NSTATUS];
+        atomic_ulong counts[MAX_ROUTES + 2][NSTATUS];
         atomic_ulong guard_rejects;
 };
 
@@ -55,7 +61,15 @@ typedef struct reqstate {
         int suspended, done;
         tp_rc fail;        /* set when the body went over the limit */
         size_t discarded;  /* body bytes dropped after fail was set */
+        char cors[256];    /* the Origin to allow in the reply (CORS), or "" */
+        char static_rel[256]; /* a dashboard file to send instead of a route, or "" */
 } reqstate;
+
+/* Sent with every reply.  Inline styles are allowed for the charts' tooltips;
+ * inline scripts are not. */
+static const char csp[] = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                          "img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+                          "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /* ---- replies ---------------------------------------------------------------- */
 
@@ -88,6 +102,42 @@ tp_rc tp_http_reply_text(tp_resp *resp, unsigned status, const char *content_typ
         return TP_OK;
 }
 
+tp_rc tp_resp_header(tp_resp *resp, const char *name, const char *value) {
+        char *v;
+
+        if (resp->nheaders == TP_RESP_HEADERS)
+                return TP_INTERNAL;
+        v = tp_strdup(value);
+        if (!v)
+                return TP_NOMEM;
+        resp->hname[resp->nheaders] = name;
+        resp->hvalue[resp->nheaders++] = v;
+        return TP_OK;
+}
+
+void tp_resp_done(tp_resp *resp) {
+        tp_free(resp->body);
+        resp->body = NULL;
+        for (int i = 0; i < resp->nheaders; i++)
+                tp_free(resp->hvalue[i]);
+        resp->nheaders = 0;
+}
+
+/* The headers every reply carries, API and pages alike. */
+static void security_headers(struct MHD_Response *r) {
+        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+        MHD_add_response_header(r, "X-Frame-Options", "DENY");
+        MHD_add_response_header(r, "Content-Security-Policy", csp);
+}
+
+static void cors_headers(struct MHD_Response *r, const char *origin) {
+        if (origin && *origin) {
+                MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+                MHD_add_response_header(r, "Vary", "Origin");
+        }
+}
+
 static void count(tp_http *h, int route_idx, unsigned status) {
         size_t i = 0;
 
@@ -96,25 +146,28 @@ static void count(tp_http *h, int route_idx, unsigned status) {
         atomic_fetch_add(&h->counts[route_idx][i], 1);
 }
 
-/* allow: the Allow header of a 405 (the methods the path has), else NULL. */
+/* allow: the Allow header of a 405 (the methods the path has), else NULL.
+ * cors: the origin to allow (CORS), or NULL. */
 static enum MHD_Result send_resp(struct MHD_Connection *conn, tp_resp *resp, int retry_after, int close_conn,
-                                 const char *allow) {
+                                 const char *allow, const char *cors) {
         struct MHD_Response *r;
         enum MHD_Result ret;
         char ra[16];
 
         r = MHD_create_response_from_buffer(resp->body_len, resp->body, MHD_RESPMEM_MUST_FREE);
         if (!r) {
-                tp_free(resp->body);
-                resp->body = NULL;
+                tp_resp_done(resp);
                 return MHD_NO;
         }
         resp->body = NULL; /* libmicrohttpd owns it now */
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 resp->content_type ? resp->content_type : "application/json; charset=utf-8");
         MHD_add_response_header(r, "Cache-Control", "no-store");
-        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-        MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+        security_headers(r);
+        cors_headers(r, cors);
+        for (int i = 0; i < resp->nheaders; i++)
+                MHD_add_response_header(r, resp->hname[i], resp->hvalue[i]);
+        tp_resp_done(resp);
         if (retry_after > 0) {
                 (void) snprintf(ra, sizeof(ra), "%d", retry_after);
                 MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
@@ -132,7 +185,7 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, tp_resp *resp, int
 
 /* The common error body; user text reaches it only through jansson's escaping. */
 static enum MHD_Result send_error(tp_http *h, struct MHD_Connection *conn, int route_idx, const tp_err *err,
-                                  int retry_after, int close_conn, const char *allow) {
+                                  int retry_after, int close_conn, const char *allow, const char *cors) {
         tp_resp resp = { 0 };
         unsigned status = tp_rc_http_status(err->rc);
         json_t *j = json_pack("{s:{s:s, s:s, s:s}}", "error", "code", tp_err_code(err), "message",
@@ -143,7 +196,7 @@ static enum MHD_Result send_error(tp_http *h, struct MHD_Connection *conn, int r
         if (err->rc == TP_BUSY || err->rc == TP_BACKEND || err->rc == TP_FULL || err->rc == TP_RATELIMIT)
                 retry_after = retry_after > 0 ? retry_after : 1;
         count(h, route_idx, status);
-        return send_resp(conn, &resp, retry_after, close_conn, allow);
+        return send_resp(conn, &resp, retry_after, close_conn, allow, cors);
 }
 
 /* ---- the request guard -------------------------------------------------------- */
@@ -371,22 +424,163 @@ static const char *query_lookup(tp_req *req, const char *name) {
         return MHD_lookup_connection_value((struct MHD_Connection *) req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-static tp_rc authorise(tp_http *h, struct MHD_Connection *conn, const tp_route *r, tp_err *err) {
-        const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-        tp_scope scope = TP_SCOPE_INGEST;
-        tp_rc rc;
+static const char *header_lookup(tp_req *req, const char *name) {
+        return MHD_lookup_connection_value((struct MHD_Connection *) req->conn, MHD_HEADER_KIND, name);
+}
 
-        if (!r->scope)
-                return TP_OK;
-        if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
-                return tp_err_set(err, TP_UNAUTH, "missing API key: send 'Authorization: Bearer KEY'");
-        rc = tp_keys_verify(h->ctx->keys, auth + 7, &scope, err);
-        if (rc != TP_OK)
-                return rc;
+const char *tp_req_cookie(tp_req *req, const char *name) {
+        return MHD_lookup_connection_value((struct MHD_Connection *) req->conn, MHD_COOKIE_KIND, name);
+}
+
+/* 1 when the Origin header names this server itself: its host[:port] is the
+ * Host the browser sent (a page cannot forge either), whatever the scheme, so
+ * a TLS proxy in front changes nothing. */
+static int same_origin(struct MHD_Connection *conn, const char *origin) {
+        const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+        const char *sep = strstr(origin, "://");
+
+        return host && sep && strcasecmp(sep + 3, host) == 0;
+}
+
+int tp_req_same_origin(tp_req *req) {
+        const char *origin = tp_req_header(req, "Origin");
+
+        return !origin || same_origin((struct MHD_Connection *) req->conn, origin);
+}
+
+static tp_rc check_scope(const tp_route *r, tp_scope scope, tp_err *err) {
         if (scope != TP_SCOPE_ADMIN && (int) scope != r->scope)
                 return tp_err_set(err, TP_FORBIDDEN, "this key's scope (%s) does not allow %s %s",
                                   scope == TP_SCOPE_INGEST ? "ingest" : "admin", r->method, r->pattern);
         return TP_OK;
+}
+
+/* A Bearer key, or the dashboard's session cookie.  A browser request from
+ * another origin (it carries Origin) must be on the key's origin list, and then
+ * gets CORS headers (cors, corssz); with a cookie it is refused outright, and a
+ * cookie request that changes state must echo the session's CSRF token. */
+static tp_rc authorise(tp_http *h, struct MHD_Connection *conn, const char *method, const tp_route *r, tp_req *req,
+                       char *cors, size_t corssz, tp_err *err) {
+        const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+        const char *cookie;
+        tp_session sess;
+        tp_rc rc;
+
+        if (!r->scope)
+                return TP_OK;
+        if (auth) {
+                if (strncasecmp(auth, "Bearer ", 7) != 0)
+                        return tp_err_set(err, TP_UNAUTH, "missing API key: send 'Authorization: Bearer KEY'");
+                rc = tp_keys_verify_info(h->ctx->keys, auth + 7, &req->auth, err);
+                if (rc != TP_OK)
+                        return rc;
+                if ((rc = check_scope(r, req->auth.scope, err)) != TP_OK)
+                        return rc;
+                req->auth_kind = TP_AUTH_KEY;
+                if (origin && !same_origin(conn, origin)) {
+                        if (!tp_keys_origin_in(req->auth.origins, origin))
+                                return tp_err_setc(err, TP_FORBIDDEN, "origin_not_allowed", "Origin",
+                                                   "origin '%.100s' is not allowed for this key "
+                                                   "(touchpoint key create --origin)", origin);
+                        (void) snprintf(cors, corssz, "%s", origin);
+                }
+                return TP_OK;
+        }
+        cookie = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "tp_session");
+        if (!cookie)
+                return tp_err_set(err, TP_UNAUTH, "missing API key: send 'Authorization: Bearer KEY' or sign in");
+        if ((rc = tp_session_find(h->ctx->sessions, cookie, &sess, err)) != TP_OK)
+                return rc;
+        if (tp_keys_prefix_valid(h->ctx->keys, sess.key_prefix, err) != TP_OK) {
+                tp_session_close(h->ctx->sessions, cookie);
+                return tp_err_set(err, TP_UNAUTH, "the key this session was opened with was revoked: sign in again");
+        }
+        if ((rc = check_scope(r, sess.scope, err)) != TP_OK)
+                return rc;
+        if (origin && !same_origin(conn, origin))
+                return tp_err_setc(err, TP_FORBIDDEN, "cross_origin", "Origin",
+                                   "a signed-in request must come from this server's own pages");
+        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+            !tp_session_csrf_ok(&sess, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token")))
+                return tp_err_setc(err, TP_FORBIDDEN, "csrf", "X-CSRF-Token",
+                                   "missing or wrong X-CSRF-Token header for a signed-in change");
+        req->auth_kind = TP_AUTH_SESSION;
+        req->auth.scope = sess.scope;
+        memcpy(req->auth.prefix, sess.key_prefix, sizeof(req->auth.prefix));
+        memcpy(req->session, sess.token, sizeof(req->session));
+        return TP_OK;
+}
+
+/* ---- CORS preflight and the dashboard's files ----------------------------------- */
+
+/* Routes a page on another origin may call with a key (the survey widget). */
+static int cors_route(const char *path) {
+        return strcmp(path, "/v1/responses") == 0 || strcmp(path, "/v1/events") == 0 ||
+               (strncmp(path, "/v1/touchpoints/", 16) == 0 && path[16] && !strchr(path + 16, '/'));
+}
+
+/* OPTIONS: the preflight carries no key, so an origin is allowed when some valid
+ * key lists it; the real request is then checked against its own key. */
+static enum MHD_Result preflight(tp_http *h, struct MHD_Connection *conn, const char *url) {
+        const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+        tp_resp resp = { .status = 204, .content_type = "text/plain; charset=utf-8" };
+        tp_err err = { 0 };
+
+        if (!cors_route(url)) {
+                tp_err_setc(&err, TP_METHOD, NULL, "", "method OPTIONS is not allowed on %s", url);
+                return send_error(h, conn, SLOT_UNMATCHED, &err, 0, 1, NULL, NULL);
+        }
+        if (!origin || !tp_keys_origin_known(h->ctx->keys, origin)) {
+                tp_err_setc(&err, TP_FORBIDDEN, "origin_not_allowed", "Origin",
+                            "origin '%.100s' is not allowed (touchpoint key create --origin)", origin ? origin : "");
+                return send_error(h, conn, SLOT_UNMATCHED, &err, 0, 1, NULL, NULL);
+        }
+        if (tp_resp_header(&resp, "Access-Control-Allow-Methods", "POST, GET") != TP_OK ||
+            tp_resp_header(&resp, "Access-Control-Allow-Headers", "Authorization, Content-Type") != TP_OK ||
+            tp_resp_header(&resp, "Access-Control-Max-Age", "600") != TP_OK) {
+                tp_resp_done(&resp);
+                return MHD_NO;
+        }
+        count(h, SLOT_UNMATCHED, 204);
+        return send_resp(conn, &resp, 0, 0, NULL, origin);
+}
+
+static enum MHD_Result send_static(tp_http *h, struct MHD_Connection *conn, const char *rel) {
+        const char *dir = h->ctx->cfg->web_dir;
+        struct MHD_Response *r;
+        struct stat st;
+        enum MHD_Result ret;
+        char full[PATH_MAX];
+        tp_err err = { 0 };
+        int fd = -1;
+
+        if (!dir) {
+                tp_err_setc(&err, TP_NOTFOUND, NULL, "", "the dashboard is not built here (run make, or give --web DIR)");
+                return send_error(h, conn, SLOT_STATIC, &err, 0, 0, NULL, NULL);
+        }
+        if ((size_t) snprintf(full, sizeof(full), "%s/%s", dir, rel) < sizeof(full))
+                fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+                if (fd >= 0)
+                        close(fd);
+                tp_err_setc(&err, TP_NOTFOUND, NULL, "", "no such page: /%s", rel);
+                return send_error(h, conn, SLOT_STATIC, &err, 0, 0, NULL, NULL);
+        }
+        r = MHD_create_response_from_fd64((uint64_t) st.st_size, fd); /* takes fd */
+        if (!r) {
+                close(fd);
+                return MHD_NO;
+        }
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, tp_http_static_type(rel));
+        /* Pages and the widget are revalidated at once; assets are small and
+         * rebuilt with the binary, so a short cache is enough. */
+        MHD_add_response_header(r, "Cache-Control", strncmp(rel, "assets/", 7) == 0 ? "max-age=300" : "no-cache");
+        security_headers(r);
+        count(h, SLOT_STATIC, 200);
+        ret = MHD_queue_response(conn, 200, r);
+        MHD_destroy_response(r);
+        return ret;
 }
 
 /* Content-Type must name JSON (or NDJSON for batches), in UTF-8 if a charset is given. */
@@ -457,6 +651,23 @@ static void job_done(tp_ingest_job *job, void *arg) {
         MHD_resume_connection(conn);
 }
 
+static reqstate *reqstate_new(tp_http *h, struct MHD_Connection *conn, const char *method, const char *url) {
+        reqstate *rs = tp_calloc(1, sizeof(*rs));
+
+        if (!rs)
+                return NULL;
+        pthread_mutex_init(&rs->mu, NULL);
+        rs->h = h;
+        rs->req.method = method;
+        rs->req.path = url;
+        rs->req.ctx = h->ctx;
+        rs->req.conn = conn;
+        rs->req.query_fn = query_lookup;
+        rs->req.header_fn = header_lookup;
+        tp_buf_init(&rs->req.body, h->ctx->cfg->lim.max_body);
+        return rs;
+}
+
 static enum MHD_Result first_call(tp_http *h, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, void **con_cls) {
         tp_err err = { 0 };
@@ -465,12 +676,27 @@ static enum MHD_Result first_call(tp_http *h, struct MHD_Connection *conn, const
         const char *cl;
         reqstate *rs;
         int idx = -1, ndjson = 0;
-        char allow[64];
+        char allow[64], cors[256] = "", rel[256];
         tp_rc rc;
 
         if (guard(conn, method, url, version, &err) != 0) {
                 atomic_fetch_add(&h->guard_rejects, 1);
-                return send_error(h, conn, MAX_ROUTES, &err, 0, 1, NULL);
+                return send_error(h, conn, SLOT_UNMATCHED, &err, 0, 1, NULL, NULL);
+        }
+        if (strcmp(method, "OPTIONS") == 0)
+                return preflight(h, conn, url);
+        /* Everything outside the API is a dashboard file, answered on the next
+         * call like a route (a reply queued now would close the connection). */
+        if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) && strncmp(url, "/v1/", 4) != 0 &&
+            strcmp(url, "/metrics") != 0 && tp_http_static_path(url, rel, sizeof(rel)) == TP_OK) {
+                rs = reqstate_new(h, conn, method, url);
+                if (!rs)
+                        return MHD_NO;
+                (void) snprintf(rs->static_rel, sizeof(rs->static_rel), "%s", rel);
+                rs->route_idx = SLOT_STATIC;
+                atomic_fetch_add(&h->inflight, 1);
+                *con_cls = rs;
+                return MHD_YES;
         }
         r = route_find(h, method, url, &probe, &idx, allow, sizeof(allow));
         if (!r) {
@@ -478,9 +704,11 @@ static enum MHD_Result first_call(tp_http *h, struct MHD_Connection *conn, const
                         tp_err_setc(&err, TP_METHOD, NULL, "", "method %s is not allowed on %s", method, url);
                 else
                         tp_err_setc(&err, TP_NOTFOUND, NULL, "", "no such route: %s %s", method, url);
-                return send_error(h, conn, MAX_ROUTES, &err, 0, 1, idx == -2 ? allow : NULL);
+                return send_error(h, conn, SLOT_UNMATCHED, &err, 0, 1, idx == -2 ? allow : NULL, NULL);
         }
-        if ((rc = authorise(h, conn, r, &err)) != TP_OK)
+        probe.conn = conn;
+        probe.header_fn = header_lookup;
+        if ((rc = authorise(h, conn, method, r, &probe, cors, sizeof(cors), &err)) != TP_OK)
                 goto fail;
         if (r->body != TP_BODY_NONE && (rc = check_type(conn, r, &ndjson, &err)) != TP_OK)
                 goto fail;
@@ -490,43 +718,40 @@ static enum MHD_Result first_call(tp_http *h, struct MHD_Connection *conn, const
                                  cl, h->ctx->cfg->lim.max_body);
                 goto fail;
         }
-        rs = tp_calloc(1, sizeof(*rs));
+        rs = reqstate_new(h, conn, method, url);
         if (!rs) {
                 rc = tp_err_set(&err, TP_NOMEM, "out of memory");
                 goto fail;
         }
-        pthread_mutex_init(&rs->mu, NULL);
-        rs->h = h;
         rs->route = r;
         rs->route_idx = idx;
-        rs->req = probe;
-        rs->req.method = method;
-        rs->req.path = url;
-        rs->req.ctx = h->ctx;
-        rs->req.conn = conn;
+        memcpy(rs->req.params, probe.params, sizeof(probe.params));
+        rs->req.nparams = probe.nparams;
+        rs->req.auth_kind = probe.auth_kind;
+        rs->req.auth = probe.auth;
+        memcpy(rs->req.session, probe.session, sizeof(rs->req.session));
         rs->req.ndjson = ndjson;
-        rs->req.query_fn = query_lookup;
-        tp_buf_init(&rs->req.body, h->ctx->cfg->lim.max_body);
+        memcpy(rs->cors, cors, sizeof(rs->cors));
         atomic_fetch_add(&h->inflight, 1);
         *con_cls = rs;
         return MHD_YES;
 fail:
         for (int i = 0; i < TP_MAX_PARAMS; i++)
                 tp_free((void *) probe.params[i]);
-        return send_error(h, conn, idx, &err, 0, 1, NULL);
+        return send_error(h, conn, idx, &err, 0, 1, NULL, cors);
 }
 
 static enum MHD_Result finish_reply(reqstate *rs, struct MHD_Connection *conn, tp_rc rc, tp_resp *resp) {
         tp_http *h = rs->h;
 
         if (rc != TP_OK) {
-                tp_free(resp->body);
                 if (!rs->req.err.rc)
                         rs->req.err.rc = rc;
-                return send_error(h, conn, rs->route_idx, &rs->req.err, rs->req.retry_after, 0, NULL);
+                tp_resp_done(resp);
+                return send_error(h, conn, rs->route_idx, &rs->req.err, rs->req.retry_after, 0, NULL, rs->cors);
         }
         count(h, rs->route_idx, resp->status);
-        return send_resp(conn, resp, rs->req.retry_after, 0, NULL);
+        return send_resp(conn, resp, rs->req.retry_after, 0, NULL, rs->cors);
 }
 
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -540,7 +765,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         if (!rs)
                 return first_call(h, conn, url, method, version, con_cls);
         if (*upload_data_size) {
-                if (rs->fail == TP_OK && rs->route->body == TP_BODY_NONE)
+                if (rs->fail == TP_OK && (!rs->route || rs->route->body == TP_BODY_NONE))
                         rs->fail = tp_err_setc(&rs->req.err, TP_INVALID, "unexpected_body", "body",
                                                "this route takes no request body");
                 if (rs->fail == TP_OK &&
@@ -561,7 +786,9 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
                 return MHD_YES;
         }
         if (rs->fail != TP_OK)
-                return send_error(h, conn, rs->route_idx, &rs->req.err, 0, 1, NULL);
+                return send_error(h, conn, rs->route_idx, &rs->req.err, 0, 1, NULL, rs->cors);
+        if (rs->static_rel[0])
+                return send_static(h, conn, rs->static_rel);
         if (rs->done) {
                 rc = rs->route->finish(&rs->req, &resp);
                 return finish_reply(rs, conn, rc, &resp);
@@ -666,8 +893,8 @@ tp_rc tp_http_metrics(tp_http *h, tp_buf *buf) {
         tp_rc rc = tp_buf_puts(buf, "# HELP touchpoint_http_requests_total HTTP requests by route and status.\n"
                                     "# TYPE touchpoint_http_requests_total counter\n");
 
-        for (int i = 0; rc == TP_OK && i <= h->nroutes; i++) {
-                int ri = i == h->nroutes ? MAX_ROUTES : i;
+        for (int i = 0; rc == TP_OK && i <= h->nroutes + 1; i++) {
+                int ri = i == h->nroutes ? SLOT_UNMATCHED : i == h->nroutes + 1 ? SLOT_STATIC : i;
                 for (size_t s = 0; rc == TP_OK && s < NSTATUS; s++) {
                         unsigned long v = atomic_load(&h->counts[ri][s]);
                         char status[16];
@@ -678,8 +905,11 @@ tp_rc tp_http_metrics(tp_http *h, tp_buf *buf) {
                         else
                                 (void) snprintf(status, sizeof(status), "other");
                         rc = tp_buf_printf(buf, "touchpoint_http_requests_total{method=\"%s\",route=\"%s\",status=\"%s\"} %lu\n",
-                                           ri == MAX_ROUTES ? "" : tp_api_routes[ri].method,
-                                           ri == MAX_ROUTES ? "unmatched" : tp_api_routes[ri].pattern, status, v);
+                                           ri >= MAX_ROUTES ? "" : tp_api_routes[ri].method,
+                                           ri == SLOT_UNMATCHED ? "unmatched"
+                                           : ri == SLOT_STATIC  ? "static"
+                                                                : tp_api_routes[ri].pattern,
+                                           status, v);
                 }
         }
         if (rc == TP_OK)

@@ -22,4 +22,5 @@ void tp_config_init(tp_config *cfg) {
         cfg->queue_bytes = 256u * 1024 * 1024;
         cfg->txn_max_items = 50000;
         cfg->max_reports = 4;
+        cfg->session_ttl = 12 * 3600;
 }

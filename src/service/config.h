@@ -32,6 +32,12 @@ typedef struct tp_config {
         long commit_delay_us;        /* test hook: injected delay before each commit */
         unsigned max_reports;        /* analytics questions answered at once; more get 503 */
         long report_delay_us;        /* test hook: injected delay inside each report */
+        const char *web_dir;         /* built dashboard files; NULL: no dashboard */
+        long session_ttl;            /* seconds a dashboard sign-in lasts */
+        const char *public_url;      /* base of survey links, e.g. https://cx.example; NULL: http://LISTEN */
+        const char *text_model_vi;   /* sentiment models and theme taxonomy; NULL: built in */
+        const char *text_model_en;
+        const char *text_themes;
 } tp_config;
 
 void tp_config_init(tp_config *cfg);

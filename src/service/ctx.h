@@ -17,6 +17,7 @@
 #include "service/custidx.h"
 #include "service/ingest.h"
 #include "service/keys.h"
+#include "service/session.h"
 #include "store/store.h"
 
 typedef struct tp_ctx {
@@ -25,6 +26,7 @@ typedef struct tp_ctx {
         pthread_mutex_t store_lock;
         tp_catalog *cat;
         tp_keys *keys;
+        tp_sessions *sessions;     /* dashboard sign-ins */
         tp_ingest *ingest;
         tp_custidx *cust;          /* customer timelines */
         tp_engine *engine;         /* analytics */

@@ -78,6 +78,10 @@ typedef struct tp_report_args {
  * Errors name the parameter: TP_INVALID for a malformed value, TP_UNPROCESSABLE
  * for an unknown touchpoint or a model this version does not answer.
  * tp_report_args_done() releases *a, also after a failure. */
+/* A time parameter: a local date (2024-04-01, in the organisation's zone) or an
+ * RFC 3339 date-time; *ret is left alone when the parameter is absent. */
+tp_rc tp_report_parse_when(tp_param_fn get, void *arg, const char *name, int64_t *ret, tp_err *err);
+
 tp_rc tp_report_parse(tp_report_kind kind, tp_param_fn get, void *arg, tp_catalog *cat, tp_report_args *a,
                       tp_err *err);
 void tp_report_args_done(tp_report_args *a);

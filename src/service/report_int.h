@@ -27,6 +27,5 @@ json_t *tp_report_name_stages(json_t *j, const char *array, const tp_report_args
 /* The parameter `name` as a time: "2024-04-01" is local midnight in the
  * organisation's zone, otherwise RFC 3339.  Absent: *ret is left as is.
  * TP_INVALID naming the parameter for anything else. */
-tp_rc tp_report_parse_when(tp_param_fn get, void *arg, const char *name, int64_t *ret, tp_err *err);
 
 #endif

@@ -49,3 +49,19 @@ tp_rc tp_metric_parse(const char *name, tp_metric *ret_m) {
         }
         return TP_NOTFOUND;
 }
+
+static const char *const sentiment_names[] = { "negative", "neutral", "positive" };
+
+const char *tp_sentiment_name(int s) {
+        return s >= 1 && s <= 3 ? sentiment_names[s - 1] : NULL;
+}
+
+tp_rc tp_sentiment_parse(const char *name, int *ret_s) {
+        for (int i = 0; i < 3; i++) {
+                if (strcmp(name, sentiment_names[i]) == 0) {
+                        *ret_s = i + 1;
+                        return TP_OK;
+                }
+        }
+        return TP_NOTFOUND;
+}

@@ -258,5 +258,8 @@ static inline tp_rc tp_store_check(tp_store *s, int *ret_ok, char *msg, size_t m
 const char *tp_metric_name(tp_metric m);
 /* TP_OK and *ret_m, or TP_NOTFOUND for an unknown name. */
 tp_rc tp_metric_parse(const char *name, tp_metric *ret_m);
+/* tp_response.sentiment (1..3) as "negative" | "neutral" | "positive"; NULL for 0. */
+const char *tp_sentiment_name(int s);
+tp_rc tp_sentiment_parse(const char *name, int *ret_s);
 
 #endif
