@@ -35,7 +35,7 @@ LIBS        = $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null) -lcsv -lm -pthre
 
 MAINS   := src/cli/main.c
 LIB_SRC := $(filter-out $(MAINS),$(wildcard src/*/*.c))
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/templates.o
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/templates.o $(BUILD)/gen/text_blobs.o
 TESTS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 TOOLS   := $(BUILD)/tools/tpgen $(BUILD)/tools/tploadgen $(BUILD)/tools/sqlite_ceiling
 
@@ -62,6 +62,13 @@ $(BUILD)/gen/templates.c: $(RETAIL_VN) scripts/embed.sh
 
 $(BUILD)/gen/templates.o: $(BUILD)/gen/templates.c
 	$(Q)$(CC) $(CSTD) $(OPT) -c $< -o $@
+
+# The shipped text models and the built-in theme taxonomy (src/text/text_blobs.S
+# pulls them in with .incbin; scripts/train_models.sh makes the models).
+TEXT_BLOBS := models/vi.tpm models/en.tpm src/text/text_themes.json
+$(BUILD)/gen/text_blobs.o: src/text/text_blobs.S $(TEXT_BLOBS)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -c $< -o $@
 
 $(BUILD)/libtp.a: $(LIB_OBJ)
 	$(Q)$(AR) rcs $@ $^
