@@ -1,0 +1,257 @@
+// dashboard.mjs -- the dashboard in a real browser: sign-in (HttpOnly cookie, no
+// key kept), every page's charts without console errors or CSP violations, a
+// screenshot per page, language switch, filters in the URL, table toggle and
+// CSV download (BOM, neutralised cells), comments shown as text (no XSS),
+// sign-out, security headers on /.
+import fs from 'node:fs';
+import path from 'node:path';
+import { env, ok, fail, expect, check, launch, watch, cspOf, api, until, done } from './lib.mjs';
+
+const TP = 'invoice'; // the touchpoint that gets the hostile comments
+const HOSTILE = [
+  '<script>window.__xss=1</script>',
+  '<img src=x onerror="window.__xss=1">',
+  '=HYPERLINK("http://example.invalid","x")',
+  '+1+2',
+  '-3+4',
+  '@SUM(A1:A2)',
+];
+
+async function seed() {
+  const items = HOSTILE.map((c, i) => ({ id: `xss-${i}`, customer: `cx${i}`, touchpoint: TP, channel: 'web', metric: 'nps', score: i, comment: c, language: 'en' }));
+  const r = await api('POST', '/v1/responses', items);
+  return r.status === 200 && r.body.accepted + r.body.duplicates === items.length;
+}
+
+async function waitReady(page, name) {
+  await page.waitForSelector(`#view[data-ready="${name}"]`, { timeout: 20000 });
+}
+
+const PAGES = [
+  ['overview', '#/overview', ['nps-gauge', 'trend', 'volume']],
+  ['map', '#/map', ['journey-map']],
+  ['touchpoint', `#/touchpoint/${TP}`, ['tp-trend', 'tp-distribution']],
+  ['weakest', '#/weakest', ['weakest']],
+  ['matrix', '#/matrix', ['priority-matrix']],
+  ['flows', '#/flows', ['sankey', 'funnel', 'next']],
+  ['attribution', '#/attribution', ['attribution-conversions', 'attribution-revenue']],
+];
+
+const browser = await launch();
+try {
+  await check('seed hostile comments', seed);
+
+  // Security headers on /.
+  await check('security headers on /', async () => {
+    const r = await fetch(`${env.base}/`, { signal: AbortSignal.timeout(10000) });
+    const csp = r.headers.get('content-security-policy') || '';
+    for (const d of ["default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "connect-src 'self'"]) {
+      if (!csp.includes(d)) throw new Error(`CSP lacks ${d}: ${csp}`);
+    }
+    if (/unsafe-eval/.test(csp) || /script-src[^;]*unsafe-inline/.test(csp)) throw new Error(`CSP too loose: ${csp}`);
+    if ((r.headers.get('x-content-type-options') || '').toLowerCase() !== 'nosniff') throw new Error('no nosniff');
+    const html = await r.text();
+    if (/<script>|<script[^>]*>[^<]|\son[a-z]+=/i.test(html)) throw new Error('inline script or handler in index.html');
+  });
+
+  const context = await browser.newContext({ viewport: { width: 1300, height: 900 }, acceptDownloads: true, locale: 'vi-VN', timezoneId: 'UTC' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  const log = await watch(page);
+  await page.goto(`${env.base}/`);
+
+  // ---- sign in -------------------------------------------------------------------
+  await check('sign-in form shown first', async () => {
+    await page.waitForSelector('#signin:not([hidden]) #signin-key');
+    await page.screenshot({ path: path.join(env.shots, 'signin.png') });
+  });
+  await check('a wrong key is refused', async () => {
+    await page.fill('#signin-key', 'tpk_000000000000_nope');
+    await page.click('#signin-form button[type=submit]');
+    await until(async () => (await page.textContent('#signin-error')).trim() !== '', 10000);
+    if (!(await page.isVisible('#signin'))) throw new Error('signed in with a wrong key');
+  });
+  await check('sign in with the admin key', async () => {
+    await page.fill('#signin-key', env.admin);
+    await page.click('#signin-form button[type=submit]');
+    await waitReady(page, 'overview');
+  });
+  await check('session cookie is HttpOnly and SameSite', async () => {
+    const cookies = await context.cookies();
+    const c = cookies.find((x) => x.name === 'tp_session');
+    if (!c) throw new Error(`no tp_session cookie: ${cookies.map((x) => x.name)}`);
+    if (!c.httpOnly) throw new Error('not HttpOnly');
+    if (!['Strict', 'Lax'].includes(c.sameSite)) throw new Error(`SameSite=${c.sameSite}`);
+    const dc = await page.evaluate(() => document.cookie);
+    if (dc.includes('tp_session')) throw new Error(`document.cookie shows it: ${dc}`);
+  });
+  await check('the key is in no storage', async () => {
+    const st = await page.evaluate(() => {
+      const all = [];
+      for (const s of [localStorage, sessionStorage]) for (let i = 0; i < s.length; i++) all.push(s.key(i) + '=' + s.getItem(s.key(i)));
+      return all.join('\n') + '\n' + document.documentElement.outerHTML.length;
+    });
+    const secret = env.admin.split('_').pop();
+    if (st.includes(env.admin) || st.includes(secret)) throw new Error('admin key found in web storage');
+    const val = await page.inputValue('#signin-key');
+    if (val) throw new Error('the key is still in the input');
+  });
+
+  // ---- every page --------------------------------------------------------------------
+  for (const [name, hash, charts] of PAGES) {
+    await check(`page ${name} renders its charts`, async () => {
+      await page.goto(`${env.base}/${hash}`);
+      await waitReady(page, name);
+      const err = await page.$$eval('#view .error', (es) => es.map((e) => e.textContent).filter(Boolean));
+      if (err.length) throw new Error(`error on page: ${err.join(' | ')}`);
+      for (const c of charts) {
+        const card = await page.$(`[data-chart="${c}"]`);
+        if (!card) throw new Error(`no chart ${c}`);
+        const canvas = await card.$('canvas');
+        const rendered = await card.getAttribute('data-rendered');
+        if (!canvas || rendered !== '1') throw new Error(`chart ${c} not drawn`);
+        const box = await canvas.boundingBox();
+        if (!box || box.width < 100 || box.height < 100) throw new Error(`chart ${c} too small: ${JSON.stringify(box)}`);
+      }
+      await page.waitForTimeout(150);
+      await page.screenshot({ path: path.join(env.shots, `${name}.png`), fullPage: true });
+    });
+  }
+  await check('no console errors on the pages', async () => {
+    if (log.errors.length) throw new Error(log.errors.slice(0, 5).join(' | '));
+  });
+  await check('no CSP violations on the pages', async () => {
+    const v = await cspOf(page, log);
+    if (v.length) throw new Error(v.slice(0, 5).join(' | '));
+  });
+
+  // ---- comments are text ------------------------------------------------------------
+  await check('hostile comments shown as text, no script ran', async () => {
+    await page.goto(`${env.base}/#/touchpoint/${TP}`);
+    await waitReady(page, 'touchpoint');
+    const texts = await page.$$eval('.comment-text', (es) => es.map((e) => e.textContent));
+    for (const h of HOSTILE.slice(0, 2)) if (!texts.includes(h)) throw new Error(`comment not shown literally: ${h}; got ${texts.slice(0, 8).join(' | ')}`);
+    const imgs = await page.$$eval('.comments img, .comments script', (es) => es.length);
+    if (imgs) throw new Error(`${imgs} elements made from comments`);
+    await page.waitForTimeout(300);
+    const x = await page.evaluate(() => window.__xss);
+    if (x !== undefined) throw new Error(`window.__xss = ${x}`);
+  });
+
+  // ---- table toggle and CSV ------------------------------------------------------------
+  await check('table toggle shows the figures', async () => {
+    const card = await page.$('[data-chart="tp-distribution"]');
+    const btn = await card.$('[data-action="table"]');
+    await btn.click();
+    if ((await btn.getAttribute('aria-pressed')) !== 'true') throw new Error('aria-pressed not true');
+    const rows = await card.$$eval('table.data tbody tr', (r) => r.length);
+    if (!(await card.$('table.data')) || !(await (await card.$('.table-wrap')).isVisible()) || rows < 1) throw new Error(`table not shown (${rows} rows)`);
+    if (await (await card.$('.chart')).isVisible()) throw new Error('the chart is still shown');
+    await btn.click();
+    if (!(await (await card.$('.chart')).isVisible())) throw new Error('chart not back');
+  });
+  await check('CSV download of a chart has a BOM and the table rows', async () => {
+    const card = await page.$('[data-chart="tp-distribution"]');
+    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 10000 }), (await card.$('[data-action="csv"]')).click()]);
+    const f = path.join(env.tmp, 'dist.csv');
+    await dl.saveAs(f);
+    const buf = fs.readFileSync(f);
+    if (!(buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf)) throw new Error('no UTF-8 BOM');
+    const lines = buf.toString('utf8').slice(1).trim().split(/\r\n/);
+    if (lines.length < 2) throw new Error(`only ${lines.length} lines`);
+    if (!/Phản đối|Detractors/.test(lines.join('\n'))) throw new Error(`no Vietnamese label: ${lines[1]}`);
+  });
+  await check('CSV of comments neutralises formula cells', async () => {
+    const card = await page.$('[data-chart="comments"]');
+    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 10000 }), (await card.$('[data-action="csv"]')).click()]);
+    const f = path.join(env.tmp, 'comments.csv');
+    await dl.saveAs(f);
+    const text = fs.readFileSync(f, 'utf8');
+    if (text.charCodeAt(0) !== 0xfeff) throw new Error('no BOM');
+    for (const want of ['"\'=HYPERLINK(""http://example.invalid"",""x"")"', "'+1+2", "'-3+4", "'@SUM(A1:A2)"]) {
+      if (!text.includes(want)) throw new Error(`missing ${want}`);
+    }
+    if (/(^|,)=HYPERLINK/m.test(text)) throw new Error('a raw formula cell');
+  });
+
+  // ---- language ----------------------------------------------------------------------------
+  await check('language switch changes the labels (vi default)', async () => {
+    await page.goto(`${env.base}/#/overview`);
+    await waitReady(page, 'overview');
+    const vi = (await page.textContent('#nav a[data-route="overview"]')).trim();
+    if (vi !== 'Tổng quan') throw new Error(`default label ${vi}`);
+    if ((await page.getAttribute('html', 'lang')) !== 'vi') throw new Error('html lang not vi');
+    await page.selectOption('#lang', 'en');
+    await waitReady(page, 'overview');
+    const en = (await page.textContent('#nav a[data-route="overview"]')).trim();
+    const h1 = (await page.textContent('#view h1')).trim();
+    if (en !== 'Overview' || h1 !== 'Overview') throw new Error(`after switch: ${en} / ${h1}`);
+    await page.reload();
+    await waitReady(page, 'overview');
+    const kept = (await page.textContent('#nav a[data-route="overview"]')).trim();
+    if (kept !== 'Overview') throw new Error(`not remembered: ${kept}`);
+    await page.screenshot({ path: path.join(env.shots, 'overview-en.png'), fullPage: true });
+    await page.selectOption('#lang', 'vi');
+    await waitReady(page, 'overview');
+  });
+
+  // ---- filters in the URL ---------------------------------------------------------------------
+  await check('filters go into the URL and a reload restores them', async () => {
+    await page.goto(`${env.base}/#/weakest`);
+    await waitReady(page, 'weakest');
+    const seen = [];
+    const onReq = (r) => { if (r.url().includes('/v1/reports/')) seen.push(r.url()); };
+    page.on('request', onReq);
+    await page.fill('#f-from', '2026-01-01');
+    await page.fill('#f-to', '2030-01-01');
+    await page.selectOption('#f-channel', 'web');
+    await page.selectOption('#f-stage', { index: 2 });
+    const stage = await page.inputValue('#f-stage');
+    await page.click('#filters button[type=submit]');
+    await waitReady(page, 'weakest');
+    const url = page.url();
+    for (const p of ['from=2026-01-01', 'to=2030-01-01', 'channel=web', `stage=${stage}`]) if (!url.includes(p)) throw new Error(`${p} not in ${url}`);
+    if (!seen.some((u) => u.includes('channel=web') && u.includes('from=2026-01-01'))) throw new Error(`reports not asked with the filters: ${seen.join(' ')}`);
+    page.off('request', onReq);
+    // a fresh tab with the shared URL
+    const p2 = await context.newPage();
+    await p2.goto(url);
+    await waitReady(p2, 'weakest');
+    const got = [await p2.inputValue('#f-from'), await p2.inputValue('#f-to'), await p2.inputValue('#f-channel'), await p2.inputValue('#f-stage')];
+    if (got.join('|') !== ['2026-01-01', '2030-01-01', 'web', stage].join('|')) throw new Error(`restored ${got.join('|')}`);
+    // the nav keeps the filters
+    const href = await p2.getAttribute('#nav a[data-route="overview"]', 'href');
+    if (!href.includes('channel=web')) throw new Error(`nav link lost the filters: ${href}`);
+    await p2.click('#nav a[data-route="overview"]');
+    await waitReady(p2, 'overview');
+    if (!p2.url().includes('channel=web')) throw new Error('filters lost on navigation');
+    await p2.close();
+  });
+
+  // ---- keyboard ----------------------------------------------------------------------------
+  await check('keyboard: the table toggle works with Enter', async () => {
+    await page.goto(`${env.base}/#/overview`);
+    await waitReady(page, 'overview');
+    const btn = await page.$('[data-chart="trend"] [data-action="table"]');
+    await btn.focus();
+    await page.keyboard.press('Enter');
+    if ((await btn.getAttribute('aria-pressed')) !== 'true') throw new Error('Enter did not toggle');
+  });
+
+  // ---- sign out ------------------------------------------------------------------------------
+  await check('sign-out ends the session', async () => {
+    await page.click('#signout');
+    await page.waitForSelector('#signin:not([hidden])');
+    const st = await page.evaluate(async () => (await fetch('/v1/session')).status);
+    if (st !== 401) throw new Error(`GET /v1/session after sign-out: ${st}`);
+    await page.goto(`${env.base}/#/overview`);
+    await page.waitForSelector('#signin:not([hidden])');
+  });
+  await context.close();
+} catch (e) {
+  fail('dashboard run', e.message);
+} finally {
+  await browser.close();
+}
+done();
+void ok; void expect;
