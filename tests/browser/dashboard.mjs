@@ -5,7 +5,7 @@
 // sign-out, security headers on /.
 import fs from 'node:fs';
 import path from 'node:path';
-import { env, ok, fail, expect, check, launch, watch, cspOf, api, until, done } from './lib.mjs';
+import { env, fail, check, launch, watch, cspOf, api, until, done } from './lib.mjs';
 
 const TP = 'invoice'; // the touchpoint that gets the hostile comments
 const HOSTILE = [
@@ -254,4 +254,3 @@ try {
   await browser.close();
 }
 done();
-void ok; void expect;

@@ -37,7 +37,7 @@ export async function check(name, fn) {
 }
 
 export async function launch() {
-  return chromium.launch({ executablePath: process.env.TP_CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox', '--disable-dev-shm-usage'], headless: true, timeout: 30000 });
+  return chromium.launch({ executablePath: process.env.TP_CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'], headless: true, timeout: 30000 });
 }
 
 // Record console errors, page errors and CSP violations of a page.

@@ -171,7 +171,7 @@ async function overview(ctx) {
   chartCard(ctx.view, {
     name: 'trend', title: `${t('trend')} (${t('by_' + iv.value)})`, warnings: trendWarn, height: 340,
     option: {
-      tooltip: { ...tooltipBase(), trigger: 'axis' },
+      tooltip: { ...tooltipBase(), trigger: 'axis', valueFormatter: (v) => fmtNum(v) },
       legend: { top: 0 },
       grid: { left: 50, right: 50, top: 40, bottom: 40 },
       xAxis: { type: 'category', data: brows.map(lbl) },
@@ -199,7 +199,7 @@ async function overview(ctx) {
   chartCard(ctx.view, {
     name: 'volume', title: t('response_volume'), height: 240,
     option: {
-      tooltip: { ...tooltipBase(), trigger: 'axis' },
+      tooltip: { ...tooltipBase(), trigger: 'axis', valueFormatter: (v) => fmtNum(v) },
       grid: { left: 50, right: 20, top: 20, bottom: 40 },
       xAxis: { type: 'category', data: brows.map(lbl) },
       yAxis: { type: 'value' },
@@ -334,7 +334,7 @@ async function touchpoint(ctx) {
   chartCard(grid, {
     name: 'tp-trend', title: t('score_trend'), warnings: low ? [t('low_volume', { n: trend.min_n || 30 }) + ` (${low} / ${brows.length})`] : [],
     option: {
-      tooltip: { ...tooltipBase(), trigger: 'axis' },
+      tooltip: { ...tooltipBase(), trigger: 'axis', valueFormatter: (v) => fmtNum(v) },
       legend: { top: 0 },
       grid: { left: 50, right: 50, top: 40, bottom: 40 },
       xAxis: { type: 'category', data: brows.map(lbl) },
@@ -410,7 +410,7 @@ async function comments(ctx, key) {
 
   const all = [];
   const query = {
-    touchpoint: key, has_comment: 1, limit: 50, from: ctx.filters.from, to: ctx.filters.to, channel: ctx.filters.channel, segment: ctx.filters.segment,
+    touchpoint: key, has_comment: 1, limit: 20, from: ctx.filters.from, to: ctx.filters.to, channel: ctx.filters.channel, segment: ctx.filters.segment,
     metric: p.get('c_metric'), sentiment: p.get('c_sentiment'), min_score: p.get('c_min'), max_score: p.get('c_max'), theme: p.get('c_theme'),
   };
   const cols = [
@@ -661,7 +661,7 @@ async function flows(ctx) {
   chartCard(grid, {
     name: 'funnel', title: t('funnel'),
     option: {
-      tooltip: { ...tooltipBase(), trigger: 'axis' },
+      tooltip: { ...tooltipBase(), trigger: 'axis', valueFormatter: (v) => fmtNum(v) },
       legend: { top: 0 },
       grid: { left: 60, right: 20, top: 40, bottom: 40 },
       xAxis: { type: 'category', data: stages.map((s) => s.name) },
