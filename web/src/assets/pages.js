@@ -571,7 +571,7 @@ async function matrix(ctx) {
   const quads = [...new Set(rows.map((r) => r.quadrant))];
   chartCard(ctx.view, {
     name: 'priority-matrix', title: t('matrix_title'), height: 440,
-    warnings: rows.filter((r) => r.n < (d.min_n || 30)).length ? [t('low_volume', { n: d.min_n || 30 })] : [],
+    warnings: (d.excluded || []).length ? [`${t('low_volume', { n: d.min_n || 30 })}: ${d.excluded.map((x) => tpName(cat, typeof x === 'string' ? x : x.touchpoint)).join(', ')}`] : [],
     option: {
       legend: { top: 0, data: quads.map((q) => t('q_' + q)) },
       tooltip: {
