@@ -11,6 +11,7 @@
 #include "common/utf8.h"
 #include "text/text.h"
 #include "text/text_int.h"
+#include "text/text_strip_tab.h"
 
 #define FOLD_OPTS (UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE | UTF8PROC_LUMP)
 
@@ -38,6 +39,21 @@ long text_fold(const char *s, size_t len, int32_t *cps, size_t cap, tp_err *err)
 
         if (n > TEXT_MAX_BYTES)
                 n = cut_utf8(s, TEXT_MAX_BYTES);
+        /* ASCII: NFC is the identity and case folding is tolower() */
+        {
+                size_t i = 0;
+
+                while (i < n && (unsigned char) s[i] < 0x80)
+                        i++;
+                if (i == n && n <= cap) {
+                        for (i = 0; i < n; i++) {
+                                int32_t c = (unsigned char) s[i];
+
+                                cps[i] = c >= 'A' && c <= 'Z' ? c + 32 : c;
+                        }
+                        return (long) n;
+                }
+        }
         for (;;) {
                 r = utf8proc_decompose((const utf8proc_uint8_t *) s, (utf8proc_ssize_t) n, cps,
                                        (utf8proc_ssize_t) cap, FOLD_OPTS);
@@ -64,8 +80,10 @@ int32_t text_strip_cp(int32_t cp) {
 
         if (cp < 0x80)
                 return cp;
-        if (cp == 0x111 || cp == 0x110) /* đ Đ: a stroke, not a mark, so no decomposition */
-                return 'd';
+        if (cp < 0x250)
+                return strip_latin[cp - 0x80];
+        if (cp >= 0x1e00 && cp < 0x1f00)
+                return strip_viet[cp - 0x1e00];
         r = utf8proc_decompose_char(cp, buf, 8, UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK, &bc);
         if (r == 0)
                 return 0;

@@ -47,7 +47,7 @@ struct text_themes {
         size_t pool_len, pool_cap;
         int *slot; /* head term per slot, -1 empty */
         uint32_t nslot;
-        int prefix_head; /* single-token prefix terms, checked at every token */
+        int *pslot; /* one-word prefix terms by their first 3 bytes */
 };
 
 void text_themes_free(text_themes *th) {
@@ -57,6 +57,7 @@ void text_themes_free(text_themes *th) {
         tp_free(th->toks);
         tp_free(th->pool);
         tp_free(th->slot);
+        tp_free(th->pslot);
         tp_free(th);
 }
 
@@ -95,6 +96,8 @@ static tp_rc add_term(text_themes *th, int theme, const char *term, text_doc *d,
         if (d->ntok == 0 || d->ntok > MAX_TERM_TOKS)
                 return tp_err_setf(err, TP_INVALID, field, "theme term \"%s\" must have 1 to %d words", term,
                                    MAX_TERM_TOKS);
+        if (prefix && d->tok[d->ntok - 1].str_len < 3)
+                return tp_err_setf(err, TP_INVALID, field, "theme term \"%s\": a prefix needs 3 letters or more", term);
         for (int i = 0; i < d->ntok; i++)
                 if (d->tok[i].kind != TOK_WORD || (i > 0 && (d->tok[i].flags & TOKF_BREAK)))
                         return tp_err_setf(err, TP_INVALID, field,
@@ -163,20 +166,22 @@ static tp_rc build_index(text_themes *th, tp_err *err) {
         while (n < (uint32_t) th->nterms * 2)
                 n *= 2;
         th->slot = tp_malloc(n * sizeof(int));
-        if (!th->slot)
+        th->pslot = tp_malloc(n * sizeof(int));
+        if (!th->slot || !th->pslot)
                 return tp_err_set(err, TP_NOMEM, "out of memory");
         th->nslot = n;
         for (uint32_t i = 0; i < n; i++)
-                th->slot[i] = -1;
-        th->prefix_head = -1;
+                th->slot[i] = th->pslot[i] = -1;
         /* Insert backwards so each chain lists terms in file order. */
         for (int i = th->nterms - 1; i >= 0; i--) {
                 th_term *tm = &th->terms[i];
                 const th_tok *k = &th->toks[tm->first];
 
                 if (k->prefix) {
-                        tm->next = th->prefix_head;
-                        th->prefix_head = i;
+                        uint32_t s = (uint32_t) (text_hash(th->pool + k->str_off, 3) & (n - 1));
+
+                        tm->next = th->pslot[s];
+                        th->pslot[s] = i;
                 } else {
                         uint32_t s = (uint32_t) (k->h_str & (n - 1));
 
@@ -336,7 +341,10 @@ uint64_t text_themes_match(const text_themes *th, const text_doc *d, int vi) {
                         if (!(found >> tm->theme & 1) && th->toks[tm->first].h_str == t->h_str && term_match(th, d, i, tm, plain))
                                 found |= (uint64_t) 1 << tm->theme;
                 }
-                for (int j = th->prefix_head; j >= 0; j = th->terms[j].next) {
+                if (t->str_len < 3)
+                        continue;
+                for (int j = th->pslot[text_hash(d->str + t->str, 3) & (th->nslot - 1)]; j >= 0;
+                     j = th->terms[j].next) {
                         const th_term *tm = &th->terms[j];
 
                         if (!(found >> tm->theme & 1) && term_match(th, d, i, tm, plain))
