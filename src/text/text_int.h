@@ -103,7 +103,7 @@ int32_t text_strip_cp(int32_t cp);
 /* Writes cp as UTF-8 into out (4 bytes room); returns the byte count. */
 size_t text_utf8_put(int32_t cp, char *out);
 
-/* Tokenise s into d (which the caller provides, ~60 KiB).  strip_all: build
+/* Tokenise s into d (which the caller provides, ~41 KiB; ~48 KiB more of stack).  strip_all: build
  * the comment as if it had been typed without diacritics (training copies).
  * lx may be NULL (no negation/intensifier/language flags). */
 tp_rc text_doc_build(text_doc *d, const char *s, size_t len, const text_lex *lx, int strip_all, tp_err *err);
