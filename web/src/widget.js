@@ -15,7 +15,7 @@
       hi: { nps: 'Chắc chắn có', csat: 'Rất hài lòng', ces: 'Rất dễ' },
       of: '{n} trên {max}', comment: 'Góp ý thêm (không bắt buộc)', send: 'Gửi',
       sending: 'Đang gửi…', thanks: 'Cảm ơn bạn đã góp ý!', pick: 'Vui lòng chọn một điểm.',
-      err: 'Không gửi được phản hồi', refused: 'Máy chủ từ chối phản hồi', net: 'Không kết nối được máy chủ'
+      err: 'Không gửi được phản hồi', refused: 'Máy chủ từ chối phản hồi', net: 'máy chủ từ chối hoặc không kết nối được'
     },
     en: {
       nps: 'How likely are you to recommend us to a friend or colleague?',
@@ -25,7 +25,7 @@
       hi: { nps: 'Extremely likely', csat: 'Very satisfied', ces: 'Very easy' },
       of: '{n} out of {max}', comment: 'Anything to add? (optional)', send: 'Send',
       sending: 'Sending…', thanks: 'Thank you for your feedback!', pick: 'Please choose a score.',
-      err: 'Your answer could not be sent', refused: 'The server refused the answer', net: 'Could not reach the server'
+      err: 'Your answer could not be sent', refused: 'The server refused the answer', net: 'the server refused it or could not be reached'
     }
   };
   var RANGE = { nps: [0, 10], csat: [1, 5], ces: [1, 7] };

@@ -16,7 +16,7 @@ const TEXT = {
     used: 'Bạn đã trả lời khảo sát này', used_text: 'Mỗi liên kết chỉ dùng được một lần. Cảm ơn bạn!',
     invalid: 'Liên kết không hợp lệ', invalid_text: 'Vui lòng kiểm tra lại đường dẫn trong tin nhắn hoặc email bạn nhận được.',
     error: 'Đã có lỗi', error_text: 'Không kết nối được máy chủ. Vui lòng thử lại sau.', retry: 'Thử lại',
-    other: 'English',
+    other: 'English', until: 'Liên kết có hiệu lực đến {t}.',
   },
   en: {
     nps: 'How likely are you to recommend {name} to a friend or colleague?',
@@ -31,7 +31,7 @@ const TEXT = {
     used: 'You have already answered', used_text: 'Each link can be used once. Thank you!',
     invalid: 'This link is not valid', invalid_text: 'Please check the link in the message or email you received.',
     error: 'Something went wrong', error_text: 'Could not reach the server. Please try again later.', retry: 'Try again',
-    other: 'Tiếng Việt',
+    other: 'Tiếng Việt', until: 'This link is valid until {t}.',
   },
 };
 const RANGE = { nps: [0, 10], csat: [1, 5], ces: [1, 7] };
@@ -125,6 +125,11 @@ function question() {
   const send = el('button', { type: 'submit', class: 'sv-send' }, L('send'));
   const msg = el('p', { class: 'sv-msg', role: 'alert' });
   form.append(send, msg);
+  const exp = survey.expires ? new Date(survey.expires) : null;
+  if (exp && !Number.isNaN(exp.getTime())) {
+    const when = new Intl.DateTimeFormat(lang === 'vi' ? 'vi-VN' : 'en-GB', { timeZone: 'Asia/Ho_Chi_Minh', dateStyle: 'medium', timeStyle: 'short' }).format(exp);
+    form.append(el('p', { class: 'sv-until' }, L('until').replace('{t}', when)));
+  }
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (score === null) { msg.textContent = L('pick'); buttons[0].focus(); return; }
