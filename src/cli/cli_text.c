@@ -58,7 +58,7 @@ static int data_opt(int argc, char **argv, int *i, data_opts *d) {
 }
 
 static int load_data(const char *path, const data_opts *o, tp_text_data *d) {
-        tp_err err = {0};
+        tp_err err = { 0 };
         struct stat st;
         int uit;
         tp_rc rc;
@@ -74,7 +74,7 @@ static int load_data(const char *path, const data_opts *o, tp_text_data *d) {
         if (uit) {
                 rc = tp_text_data_load_uit(path, d, &err);
         } else {
-                tp_text_csv_opts co = {o->text_col, o->label_col, o->aux_col, o->split_col, 0};
+                tp_text_csv_opts co = { o->text_col, o->label_col, o->aux_col, o->split_col, 0 };
 
                 if (!o->split || strcmp(o->split, "all") == 0)
                         co.split = 0;
@@ -114,7 +114,7 @@ static void print_themes(const tp_text *t, uint64_t m) {
 static int cmd_classify(int argc, char **argv) {
         const char *lang = NULL, *mvi = NULL, *men = NULL, *themes = NULL, *v;
         tp_text *t = NULL;
-        tp_err err = {0};
+        tp_err err = { 0 };
         char *line = NULL;
         size_t cap = 0, lineno = 0, bad = 0;
         ssize_t n;
@@ -178,10 +178,10 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *ret) {
 
 static int cmd_train(int argc, char **argv) {
         const char *lang = NULL, *out = NULL, *path = NULL, *v;
-        data_opts dopt = {0};
+        data_opts dopt = { 0 };
         tp_text_train_opts o;
-        tp_text_data d = {0};
-        tp_err err = {0};
+        tp_text_data d = { 0 };
+        tp_err err = { 0 };
         unsigned long bits = 0, epochs = 0, seed = 0, wbytes = 0;
         const char *extra[8];
         int no_aug = 0, nextra = 0, rc;
@@ -220,7 +220,7 @@ static int cmd_train(int argc, char **argv) {
                 goto bad;
         rc = load_data(path, &dopt, &d);
         for (int k = 0; k < nextra && !rc; k++) {
-                data_opts plain = {"csv", NULL, NULL, NULL, NULL, NULL};
+                data_opts plain = { "csv", NULL, NULL, NULL, NULL, NULL };
 
                 rc = load_data(extra[k], &plain, &d);
         }
@@ -256,9 +256,14 @@ static double ratio(double a, double b) {
         return b > 0 ? a / b : 0;
 }
 
-static void theme_eval(const tp_text *t, const tp_text_data *d, const uint64_t *pred, char **map_from,
-                       const int *map_to, int nmap) {
-        size_t tp[64] = {0}, fp[64] = {0}, fn[64] = {0}, rows = 0;
+static void theme_eval(
+        const tp_text *t,
+        const tp_text_data *d,
+        const uint64_t *pred,
+        char **map_from,
+        const int *map_to,
+        int nmap) {
+        size_t tp[64] = { 0 }, fp[64] = { 0 }, fn[64] = { 0 }, rows = 0;
         int nt = tp_text_theme_count(t);
 
         for (size_t i = 0; i < d->n; i++) {
@@ -285,24 +290,29 @@ static void theme_eval(const tp_text *t, const tp_text_data *d, const uint64_t *
 
                 if (sup == 0)
                         continue;
-                printf("%-14s %9.4f %9.4f %8zu\n", tp_text_theme_key(t, k), ratio((double) tp[k], (double) (tp[k] + fp[k])),
-                       ratio((double) tp[k], (double) sup), sup);
+                printf("%-14s %9.4f %9.4f %8zu\n",
+                       tp_text_theme_key(t, k),
+                       ratio((double) tp[k], (double) (tp[k] + fp[k])),
+                       ratio((double) tp[k], (double) sup),
+                       sup);
         }
         for (int k = 0; k < nt; k++)
                 if (tp[k] + fn[k] > 0)
-                        printf("theme_%s precision %.4f recall %.4f\n", tp_text_theme_key(t, k),
-                               ratio((double) tp[k], (double) (tp[k] + fp[k])), ratio((double) tp[k], (double) (tp[k] + fn[k])));
+                        printf("theme_%s precision %.4f recall %.4f\n",
+                               tp_text_theme_key(t, k),
+                               ratio((double) tp[k], (double) (tp[k] + fp[k])),
+                               ratio((double) tp[k], (double) (tp[k] + fn[k])));
 }
 
 static int cmd_eval(int argc, char **argv) {
         const char *lang = NULL, *model = NULL, *path = NULL, *themes = NULL, *v;
         char *map_from[MAX_MAPS];
         int map_to[MAX_MAPS], nmap = 0, rc = 1;
-        data_opts dopt = {0};
-        tp_text_data d = {0};
+        data_opts dopt = { 0 };
+        tp_text_data d = { 0 };
         tp_text *t = NULL;
-        tp_err err = {0};
-        size_t cm[3][3] = {{0}};
+        tp_err err = { 0 };
+        size_t cm[3][3] = { { 0 } };
         uint64_t *pred = NULL;
         const char *maps[MAX_MAPS];
         double acc, wf1 = 0, mf1 = 0, f1[3];
@@ -329,8 +339,12 @@ static int cmd_eval(int argc, char **argv) {
         }
         if (!lang || (strcmp(lang, "vi") != 0 && strcmp(lang, "en") != 0) || !path)
                 goto bad;
-        if (tp_text_open(strcmp(lang, "vi") == 0 ? model : NULL, strcmp(lang, "en") == 0 ? model : NULL, themes, &t,
-                         &err) != TP_OK) {
+        if (tp_text_open(
+                    strcmp(lang, "vi") == 0 ? model : NULL,
+                    strcmp(lang, "en") == 0 ? model : NULL,
+                    themes,
+                    &t,
+                    &err) != TP_OK) {
                 fprintf(stderr, "touchpoint: %s\n", err.msg);
                 return 1;
         }
@@ -368,7 +382,8 @@ static int cmd_eval(int argc, char **argv) {
         printf("comments %zu\naccuracy %.4f\n\n", d.n, acc);
         printf("%-10s %9s %9s %9s %8s\n", "class", "precision", "recall", "f1", "support");
         for (int c = 0; c < 3; c++) {
-                size_t tp = cm[c][c], sup = cm[c][0] + cm[c][1] + cm[c][2], pc = cm[0][c] + cm[1][c] + cm[2][c];
+                size_t tp = cm[c][c], sup = cm[c][0] + cm[c][1] + cm[c][2],
+                       pc = cm[0][c] + cm[1][c] + cm[2][c];
                 double p = ratio((double) tp, (double) pc), r = ratio((double) tp, (double) sup);
 
                 f1[c] = p + r > 0 ? 2 * p * r / (p + r) : 0;
@@ -376,11 +391,23 @@ static int cmd_eval(int argc, char **argv) {
                 mf1 += f1[c] / 3;
                 printf("%-10s %9.4f %9.4f %9.4f %8zu\n", tp_text_sentiment_key((tp_sentiment) c), p, r, f1[c], sup);
         }
-        printf("\nweighted_f1 %.4f\nmacro_f1 %.4f\nf1_negative %.4f\nf1_neutral %.4f\nf1_positive %.4f\n", wf1, mf1,
-               f1[0], f1[1], f1[2]);
-        printf("\nconfusion (rows: true, columns: predicted)\n%-10s %9s %9s %9s\n", "", "negative", "neutral", "positive");
+        printf("\nweighted_f1 %.4f\nmacro_f1 %.4f\nf1_negative %.4f\nf1_neutral %.4f\nf1_positive %.4f\n",
+               wf1,
+               mf1,
+               f1[0],
+               f1[1],
+               f1[2]);
+        printf("\nconfusion (rows: true, columns: predicted)\n%-10s %9s %9s %9s\n",
+               "",
+               "negative",
+               "neutral",
+               "positive");
         for (int c = 0; c < 3; c++)
-                printf("%-10s %9zu %9zu %9zu\n", tp_text_sentiment_key((tp_sentiment) c), cm[c][0], cm[c][1], cm[c][2]);
+                printf("%-10s %9zu %9zu %9zu\n",
+                       tp_text_sentiment_key((tp_sentiment) c),
+                       cm[c][0],
+                       cm[c][1],
+                       cm[c][2]);
         if (dopt.aux_col && nmap > 0) {
                 for (int k = 0; k < nmap; k++) {
                         size_t l = (size_t) (strrchr(maps[k], '=') - maps[k]);
@@ -410,7 +437,7 @@ bad:
 static int cmd_themes(int argc, char **argv) {
         const char *themes = NULL, *format = "table", *v;
         tp_text *t = NULL;
-        tp_err err = {0};
+        tp_err err = { 0 };
 
         for (int i = 0; i < argc; i++) {
                 if ((v = tp_cli_opt(argc, argv, &i, "--themes")))
@@ -435,10 +462,19 @@ static int cmd_themes(int argc, char **argv) {
                 char *s;
 
                 for (int i = 0; arr && i < tp_text_theme_count(t); i++)
-                        json_array_append_new(arr, json_pack("{s:i, s:s, s:{s:s, s:s}}", "index", i, "key",
-                                                             tp_text_theme_key(t, i), "name", "vi",
-                                                             tp_text_theme_name(t, i, "vi"), "en",
-                                                             tp_text_theme_name(t, i, "en")));
+                        json_array_append_new(
+                                arr,
+                                json_pack(
+                                        "{s:i, s:s, s:{s:s, s:s}}",
+                                        "index",
+                                        i,
+                                        "key",
+                                        tp_text_theme_key(t, i),
+                                        "name",
+                                        "vi",
+                                        tp_text_theme_name(t, i, "vi"),
+                                        "en",
+                                        tp_text_theme_name(t, i, "en")));
                 s = arr ? json_dumps(arr, JSON_INDENT(2) | JSON_ENSURE_ASCII * 0) : NULL;
                 if (!s) {
                         fprintf(stderr, "touchpoint: out of memory\n");
@@ -452,7 +488,10 @@ static int cmd_themes(int argc, char **argv) {
         } else {
                 printf("%-3s %-14s %-34s %s\n", "#", "key", "en", "vi");
                 for (int i = 0; i < tp_text_theme_count(t); i++)
-                        printf("%-3d %-14s %-34s %s\n", i, tp_text_theme_key(t, i), tp_text_theme_name(t, i, "en"),
+                        printf("%-3d %-14s %-34s %s\n",
+                               i,
+                               tp_text_theme_key(t, i),
+                               tp_text_theme_name(t, i, "en"),
                                tp_text_theme_name(t, i, "vi"));
         }
         tp_text_free(t);

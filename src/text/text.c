@@ -2,11 +2,12 @@
 /*
  * text.c -- tp_text: open the models and the taxonomy, classify a comment.
  */
+#include "text/text.h"
+
 #include <stdio.h>
 #include <string.h>
 
 #include "common/alloc.h"
-#include "text/text.h"
 #include "text/text_int.h"
 
 enum { LANG_VI = 0, LANG_EN = 1 };
@@ -30,8 +31,13 @@ static tp_rc open_model(const char *path, int which, text_model *m, tp_err *err)
         if (rc != TP_OK)
                 return rc;
         if (strcmp(m->lang, want) != 0) {
-                rc = tp_err_set(err, TP_INVALID, "%s: is a model for '%s', expected '%s'", path ? path : "built-in model",
-                                m->lang, want);
+                rc = tp_err_set(
+                        err,
+                        TP_INVALID,
+                        "%s: is a model for '%s', expected '%s'",
+                        path ? path : "built-in model",
+                        m->lang,
+                        want);
                 text_model_done(m);
         }
         return rc;
@@ -44,12 +50,13 @@ static tp_rc open_themes(const char *path, text_themes **ret, tp_err *err) {
         tp_rc rc;
 
         if (!path)
-                return text_themes_parse((const char *) tp_text_blob_themes, tp_text_blob_themes_len,
-                                         "built-in themes", ret, err);
+                return text_themes_parse(
+                        (const char *) tp_text_blob_themes, tp_text_blob_themes_len, "built-in themes", ret, err);
         f = fopen(path, "rb");
         if (!f)
                 return tp_err_set(err, TP_IO, "%s: cannot open", path);
-        if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 || sz > (4L << 20)) {
+        if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
+            sz > (4L << 20)) {
                 rc = tp_err_set(err, TP_IO, "%s: cannot read (or over 4 MiB)", path);
                 goto out;
         }
@@ -99,8 +106,8 @@ void tp_text_free(tp_text *t) {
         tp_free(t);
 }
 
-tp_rc tp_text_classify(const tp_text *t, const char *s, size_t len, const char *lang, tp_text_result *out,
-                       tp_err *err) {
+tp_rc tp_text_classify(
+        const tp_text *t, const char *s, size_t len, const char *lang, tp_text_result *out, tp_err *err) {
         text_doc d;
         text_feat f[TEXT_MAX_FEATS];
         tp_text_result r;

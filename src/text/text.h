@@ -48,12 +48,13 @@ typedef struct tp_text_result {
  * a tie goes to Vietnamese).  Empty or whitespace-only text: neutral with
  * confidence 1 and no themes.  Invalid UTF-8 (or a NUL byte): TP_INVALID with
  * a message; an unknown lang: TP_INVALID.  *out is written only on success. */
-tp_rc tp_text_classify(const tp_text *t, const char *s, size_t len, const char *lang, tp_text_result *out, tp_err *err);
+tp_rc tp_text_classify(
+        const tp_text *t, const char *s, size_t len, const char *lang, tp_text_result *out, tp_err *err);
 
-int tp_text_theme_count(const tp_text *t);                                  /* <= 64 */
-const char *tp_text_theme_key(const tp_text *t, int i);                      /* "delivery"; NULL out of range */
-const char *tp_text_theme_name(const tp_text *t, int i, const char *lang);  /* vi or en display name */
-int tp_text_theme_find(const tp_text *t, const char *key);                   /* index or -1 */
+int tp_text_theme_count(const tp_text *t);              /* <= 64 */
+const char *tp_text_theme_key(const tp_text *t, int i); /* "delivery"; NULL out of range */
+const char *tp_text_theme_name(const tp_text *t, int i, const char *lang); /* vi or en display name */
+int tp_text_theme_find(const tp_text *t, const char *key);                 /* index or -1 */
 const char *tp_text_sentiment_key(tp_sentiment s); /* "negative" | "neutral" | "positive" */
 
 /* Parse "negative" / "neutral" / "positive" (also "0"/"1"/"2" as UIT-VSFC

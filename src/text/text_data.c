@@ -134,14 +134,23 @@ tp_rc tp_text_data_load_uit(const char *dir, tp_text_data *d, tp_err *err) {
                 if (!s && !l)
                         break;
                 if (!s || !l) {
-                        rc = tp_err_set(err, TP_INVALID, "%s: sents.txt and sentiments.txt differ in length (line %zu)",
-                                        dir, line);
+                        rc = tp_err_set(
+                                err,
+                                TP_INVALID,
+                                "%s: sents.txt and sentiments.txt differ in length (line %zu)",
+                                dir,
+                                line);
                         goto out;
                 }
                 lab = tp_text_sentiment_parse(l);
                 if (lab < 0) {
-                        rc = tp_err_set(err, TP_INVALID, "%s/sentiments.txt line %zu: label '%.20s' is not 0, 1 or 2",
-                                        dir, line, l);
+                        rc = tp_err_set(
+                                err,
+                                TP_INVALID,
+                                "%s/sentiments.txt line %zu: label '%.20s' is not 0, 1 or 2",
+                                dir,
+                                line,
+                                l);
                         goto out;
                 }
                 rc = data_add(d, s, sl, lab, NULL, err);
@@ -250,8 +259,15 @@ tp_rc tp_text_data_load_csv(const char *path, const tp_text_csv_opts *o, tp_text
         if (o && o->split_col)
                 si = col_index(hdr, nh, o->split_col);
         if (ti < 0 || li < 0 || (o && o->aux_col && ai < 0) || (o && o->split_col && si < 0)) {
-                rc = tp_err_set(err, TP_INVALID, "%s: header lacks column '%s'", path,
-                                ti < 0 ? tcol : li < 0 ? lcol : ai < 0 && o->aux_col ? o->aux_col : o->split_col);
+                rc = tp_err_set(
+                        err,
+                        TP_INVALID,
+                        "%s: header lacks column '%s'",
+                        path,
+                        ti < 0                       ? tcol :
+                                li < 0               ? lcol :
+                                ai < 0 && o->aux_col ? o->aux_col :
+                                                       o->split_col);
                 goto out;
         }
         for (;;) {
@@ -272,8 +288,13 @@ tp_rc tp_text_data_load_csv(const char *path, const tp_text_csv_opts *o, tp_text
                 }
                 lab = tp_text_sentiment_parse(f[li]);
                 if (lab < 0) {
-                        rc = tp_err_set(err, TP_INVALID, "%s: record %zu: label '%.20s' is not negative, neutral or positive",
-                                        path, row, f[li]);
+                        rc = tp_err_set(
+                                err,
+                                TP_INVALID,
+                                "%s: record %zu: label '%.20s' is not negative, neutral or positive",
+                                path,
+                                row,
+                                f[li]);
                         goto out;
                 }
                 if (o && o->split) {

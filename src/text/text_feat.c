@@ -66,7 +66,7 @@ static void char_grams(feat_out *o, const char *s, size_t n, const text_feat_cfg
 }
 
 int text_features(const text_doc *d, const text_feat_cfg *cfg, text_feat *out, int max) {
-        feat_out o = {out, 0, max, 64u - cfg->bits};
+        feat_out o = { out, 0, max, 64u - cfg->bits };
         unsigned fl = cfg->flags;
         double ss = 0;
         float inv;
@@ -90,7 +90,8 @@ int text_features(const text_doc *d, const text_feat_cfg *cfg, text_feat *out, i
                                 put(&o, pair(p->h_acc, t->h_acc), TAG_BI_ACC, 1.0f);
                                 put(&o, pair(p->h_str, t->h_str), TAG_BI_STR, 1.0f);
                         }
-                        if ((fl & FEAT_TRIGRAM) && i > 1 && !(p->flags & TOKF_BREAK) && d->tok[i - 2].kind == TOK_WORD)
+                        if ((fl & FEAT_TRIGRAM) && i > 1 && !(p->flags & TOKF_BREAK) &&
+                            d->tok[i - 2].kind == TOK_WORD)
                                 put(&o, pair(pair(d->tok[i - 2].h_str, p->h_str), t->h_str), TAG_TRI, 1.0f);
                 }
                 if ((fl & FEAT_CHAR) && t->kind == TOK_WORD && !neg)

@@ -19,11 +19,11 @@
 #include "common/err.h"
 
 /* Only the first TEXT_MAX_BYTES of a comment feed the features and themes. */
-#define TEXT_MAX_BYTES  4096
-#define TEXT_MAX_CPS    (TEXT_MAX_BYTES * 3)
+#define TEXT_MAX_BYTES 4096
+#define TEXT_MAX_CPS (TEXT_MAX_BYTES * 3)
 #define TEXT_MAX_TOKENS 768
-#define TEXT_MAX_FEATS  4096
-#define TEXT_TOKEN_MAX  64 /* bytes of one token kept (longer ones are cut) */
+#define TEXT_MAX_FEATS 4096
+#define TEXT_TOKEN_MAX 64 /* bytes of one token kept (longer ones are cut) */
 
 enum text_tok_kind { TOK_WORD = 1, TOK_SYM = 2, TOK_PUNCT = 3 };
 
@@ -36,8 +36,8 @@ enum text_tok_flag {
 };
 
 typedef struct text_tok {
-        uint64_t h_acc, h_str;    /* hashes of the folded form and of the form without marks */
-        uint32_t acc, str;        /* offsets into text_doc.acc / .str (NUL-terminated) */
+        uint64_t h_acc, h_str; /* hashes of the folded form and of the form without marks */
+        uint32_t acc, str;     /* offsets into text_doc.acc / .str (NUL-terminated) */
         uint16_t acc_len, str_len;
         uint8_t kind, flags;
 } text_tok;
@@ -138,11 +138,11 @@ int text_features(const text_doc *d, const text_feat_cfg *cfg, text_feat *out, i
 typedef struct text_model {
         char lang[3];
         text_feat_cfg cfg;
-        unsigned wbytes;                /* 1 (int8) or 2 (int16) */
-        float scale[TEXT_NCLASS];       /* weight = q * scale[class] */
+        unsigned wbytes;          /* 1 (int8) or 2 (int16) */
+        float scale[TEXT_NCLASS]; /* weight = q * scale[class] */
         float bias[TEXT_NCLASS];
-        const unsigned char *w;         /* [bucket][class], little-endian */
-        unsigned char *owned;           /* file buffer this model points into, or NULL */
+        const unsigned char *w; /* [bucket][class], little-endian */
+        unsigned char *owned;   /* file buffer this model points into, or NULL */
 } text_model;
 
 /* Parse a model file image; the model points into buf (kept by the caller, or
@@ -153,8 +153,14 @@ void text_model_done(text_model *m);
 /* Class probabilities of one feature vector. */
 void text_model_predict(const text_model *m, const text_feat *f, int nf, float prob[TEXT_NCLASS]);
 /* Serialise float weights [bucket][class] (quantised to wbytes) to path. */
-tp_rc text_model_save(const char *path, const char *lang, const text_feat_cfg *cfg, unsigned wbytes,
-                      const float *w, const float *bias, tp_err *err);
+tp_rc text_model_save(
+        const char *path,
+        const char *lang,
+        const text_feat_cfg *cfg,
+        unsigned wbytes,
+        const float *w,
+        const float *bias,
+        tp_err *err);
 
 /* ---- themes ------------------------------------------------------------------ */
 

@@ -16,23 +16,22 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-
-#include <sodium.h>
 
 #include "common/alloc.h"
 #include "text/text_int.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "text_model.c reads little-endian weights directly"
+#        error "text_model.c reads little-endian weights directly"
 #endif
 
-#define MAGIC       "TPTXTMDL"
-#define VERSION     1u
-#define HEADER      64u
-#define SUM_BYTES   32u
-#define MAX_FILE    (64u << 20)
+#define MAGIC "TPTXTMDL"
+#define VERSION 1u
+#define HEADER 64u
+#define SUM_BYTES 32u
+#define MAX_FILE (64u << 20)
 
 static uint32_t get_u32(const unsigned char *p) {
         return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
@@ -72,15 +71,25 @@ tp_rc text_model_parse(const unsigned char *buf, size_t len, const char *what, t
                 return tp_err_set(err, TP_CORRUPT, "%s: not a text model (bad magic)", what);
         version = get_u32(buf + 8);
         if (version != VERSION)
-                return tp_err_set(err, TP_CORRUPT, "%s: text model version %u is not supported (this build reads %u)",
-                                  what, version, VERSION);
+                return tp_err_set(
+                        err,
+                        TP_CORRUPT,
+                        "%s: text model version %u is not supported (this build reads %u)",
+                        what,
+                        version,
+                        VERSION);
         bits = get_u32(buf + 16);
         ncls = get_u32(buf + 20);
         flags = get_u32(buf + 24);
         wlen = (uint64_t) get_u32(buf + 56) | (uint64_t) get_u32(buf + 60) << 32;
         if (wlen != len - HEADER - SUM_BYTES)
-                return tp_err_set(err, TP_CORRUPT, "%s: text model truncated or padded (%zu bytes, header says %llu)",
-                                  what, len, (unsigned long long) (wlen + HEADER + SUM_BYTES));
+                return tp_err_set(
+                        err,
+                        TP_CORRUPT,
+                        "%s: text model truncated or padded (%zu bytes, header says %llu)",
+                        what,
+                        len,
+                        (unsigned long long) (wlen + HEADER + SUM_BYTES));
         crypto_generichash(sum, sizeof(sum), buf, len - SUM_BYTES, NULL, 0);
         if (sodium_memcmp(sum, buf + len - SUM_BYTES, SUM_BYTES) != 0)
                 return tp_err_set(err, TP_CORRUPT, "%s: text model checksum mismatch (file damaged)", what);
@@ -99,7 +108,8 @@ tp_rc text_model_parse(const unsigned char *buf, size_t len, const char *what, t
         if ((flags & FEAT_CHAR) && (t.cfg.cmin < 1 || t.cfg.cmax > 8 || t.cfg.cmin > t.cfg.cmax))
                 return tp_err_set(err, TP_CORRUPT, "%s: text model n-gram range out of range", what);
         if ((t.wbytes != 1 && t.wbytes != 2) || wlen != ((uint64_t) 1 << bits) * TEXT_NCLASS * t.wbytes)
-                return tp_err_set(err, TP_CORRUPT, "%s: text model weight size does not match its header", what);
+                return tp_err_set(
+                        err, TP_CORRUPT, "%s: text model weight size does not match its header", what);
         for (int c = 0; c < TEXT_NCLASS; c++) {
                 t.scale[c] = get_f32(buf + 32 + 4 * c);
                 t.bias[c] = get_f32(buf + 44 + 4 * c);
@@ -156,7 +166,7 @@ void text_model_done(text_model *m) {
 }
 
 void text_model_predict(const text_model *m, const text_feat *f, int nf, float prob[TEXT_NCLASS]) {
-        float s[TEXT_NCLASS] = {0, 0, 0}, mx, z = 0;
+        float s[TEXT_NCLASS] = { 0, 0, 0 }, mx, z = 0;
 
         if (m->wbytes == 1) {
                 const signed char *w = (const signed char *) m->w;
@@ -190,8 +200,14 @@ void text_model_predict(const text_model *m, const text_feat *f, int nf, float p
                 prob[c] /= z;
 }
 
-tp_rc text_model_save(const char *path, const char *lang, const text_feat_cfg *cfg, unsigned wbytes,
-                      const float *w, const float *bias, tp_err *err) {
+tp_rc text_model_save(
+        const char *path,
+        const char *lang,
+        const text_feat_cfg *cfg,
+        unsigned wbytes,
+        const float *w,
+        const float *bias,
+        tp_err *err) {
         size_t nb = (size_t) 1 << cfg->bits, wlen = nb * TEXT_NCLASS * wbytes;
         size_t len = HEADER + wlen + SUM_BYTES;
         float scale[TEXT_NCLASS];

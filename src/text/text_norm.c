@@ -5,7 +5,6 @@
  * negation / intensifier flags read from the lexicon.
  */
 #include <string.h>
-
 #include <utf8proc.h>
 
 #include "common/utf8.h"
@@ -55,8 +54,12 @@ long text_fold(const char *s, size_t len, int32_t *cps, size_t cap, tp_err *err)
                 }
         }
         for (;;) {
-                r = utf8proc_decompose((const utf8proc_uint8_t *) s, (utf8proc_ssize_t) n, cps,
-                                       (utf8proc_ssize_t) cap, FOLD_OPTS);
+                r = utf8proc_decompose(
+                        (const utf8proc_uint8_t *) s,
+                        (utf8proc_ssize_t) n,
+                        cps,
+                        (utf8proc_ssize_t) cap,
+                        FOLD_OPTS);
                 if (r < 0) {
                         tp_err_set(err, TP_INVALID, "text: %s", utf8proc_errmsg(r));
                         return -1;
@@ -136,7 +139,7 @@ static int is_word_cp(int32_t cp) {
                 return (cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9') || (cp >= 'A' && cp <= 'Z');
         c = utf8proc_category(cp);
         return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_ND) || c == UTF8PROC_CATEGORY_NL ||
-               c == UTF8PROC_CATEGORY_NO;
+                c == UTF8PROC_CATEGORY_NO;
 }
 
 static int is_space_cp(int32_t cp) {
@@ -151,7 +154,7 @@ static int is_sym_cp(int32_t cp) {
 
 /* "http://..." or "https://..." or "www." starting at cps[i]: a link, skipped. */
 static int is_link(const int32_t *cps, long n, long i) {
-        static const char *const pre[] = {"http://", "https://", "www."};
+        static const char *const pre[] = { "http://", "https://", "www." };
 
         for (size_t k = 0; k < sizeof(pre) / sizeof(pre[0]); k++) {
                 long j = 0;
@@ -256,9 +259,10 @@ static void tokenise(tok_state *st, const int32_t *cps, long n) {
                         }
                         i++;
                         for (;;) {
-                                while (i < n && (is_word_cp(cps[i]) ||
-                                                 (cps[i] >= 0x300 && utf8proc_category(cps[i]) >= UTF8PROC_CATEGORY_MN &&
-                                                  utf8proc_category(cps[i]) <= UTF8PROC_CATEGORY_ME)))
+                                while (i < n &&
+                                       (is_word_cp(cps[i]) ||
+                                        (cps[i] >= 0x300 && utf8proc_category(cps[i]) >= UTF8PROC_CATEGORY_MN &&
+                                         utf8proc_category(cps[i]) <= UTF8PROC_CATEGORY_ME)))
                                         i++;
                                 /* don't, n't: an apostrophe between letters stays in the word */
                                 if (i + 1 < n && cps[i] == '\'' && is_word_cp(cps[i + 1])) {
@@ -321,7 +325,8 @@ static void mark_words(text_doc *d, const text_lex *lx) {
                         d->vi_cues++;
                 if (cls & LEX_EN)
                         d->en_cues++;
-                if (!(cls & LEX_NEGATOR) && t->str_len >= 4 && memcmp(d->str + t->str + t->str_len - 3, "n't", 3) == 0)
+                if (!(cls & LEX_NEGATOR) && t->str_len >= 4 &&
+                    memcmp(d->str + t->str + t->str_len - 3, "n't", 3) == 0)
                         cls |= LEX_NEGATOR;
                 if (cls & LEX_NEGATOR) {
                         const text_tok *nx = i + 1 < d->ntok ? &d->tok[i + 1] : NULL;

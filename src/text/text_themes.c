@@ -5,7 +5,8 @@
  * whole tokens, consecutive, with no punctuation between them.  A token with
  * diacritics must equal the term's token exactly; a token typed without them
  * matches on the form without diacritics ("giao hang cham" is "giao hàng
- * chậm") when the comment is Vietnamese typed without them.  A term ending in '*' matches any word starting with its last token.
+ * chậm") when the comment is Vietnamese typed without them.  A term ending in '*' matches any word starting
+ * with its last token.
  */
 #include <string.h>
 
@@ -14,9 +15,9 @@
 #include "text/text.h"
 #include "text/text_int.h"
 
-#define MAX_THEMES     64
-#define MAX_TERM_TOKS  8
-#define KEY_MAX        48
+#define MAX_THEMES 64
+#define MAX_TERM_TOKS 8
+#define KEY_MAX 48
 #define NAME_MAX_BYTES 128
 
 typedef struct th_tok {
@@ -94,14 +95,19 @@ static tp_rc add_term(text_themes *th, int theme, const char *term, text_doc *d,
         if (rc != TP_OK)
                 return tp_err_setf(err, rc, field, "theme term \"%s\": not valid UTF-8", term);
         if (d->ntok == 0 || d->ntok > MAX_TERM_TOKS)
-                return tp_err_setf(err, TP_INVALID, field, "theme term \"%s\" must have 1 to %d words", term,
-                                   MAX_TERM_TOKS);
+                return tp_err_setf(
+                        err, TP_INVALID, field, "theme term \"%s\" must have 1 to %d words", term, MAX_TERM_TOKS);
         if (prefix && d->tok[d->ntok - 1].str_len < 3)
-                return tp_err_setf(err, TP_INVALID, field, "theme term \"%s\": a prefix needs 3 letters or more", term);
+                return tp_err_setf(
+                        err, TP_INVALID, field, "theme term \"%s\": a prefix needs 3 letters or more", term);
         for (int i = 0; i < d->ntok; i++)
                 if (d->tok[i].kind != TOK_WORD || (i > 0 && (d->tok[i].flags & TOKF_BREAK)))
-                        return tp_err_setf(err, TP_INVALID, field,
-                                           "theme term \"%s\": only words and spaces (and a final *)", term);
+                        return tp_err_setf(
+                                err,
+                                TP_INVALID,
+                                field,
+                                "theme term \"%s\": only words and spaces (and a final *)",
+                                term);
         if (grow((void **) &th->terms, &th->capterms, th->nterms + 1, sizeof(th_term)) ||
             grow((void **) &th->toks, &th->captoks, th->ntoks + d->ntok, sizeof(th_tok)))
                 return tp_err_set(err, TP_NOMEM, "out of memory");
@@ -143,8 +149,13 @@ static tp_rc copy_name(char *dst, const json_t *names, const char *lang, const c
         const json_t *v = json_object_get(names, lang);
 
         if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= NAME_MAX_BYTES)
-                return tp_err_setf(err, TP_INVALID, field, "theme name.%s must be a string of 1 to %d bytes", lang,
-                                   NAME_MAX_BYTES - 1);
+                return tp_err_setf(
+                        err,
+                        TP_INVALID,
+                        field,
+                        "theme name.%s must be a string of 1 to %d bytes",
+                        lang,
+                        NAME_MAX_BYTES - 1);
         memcpy(dst, json_string_value(v), json_string_length(v) + 1);
         return TP_OK;
 }
@@ -212,8 +223,13 @@ tp_rc text_themes_parse(const char *json, size_t len, const char *what, text_the
         }
         arr = json_object_get(root, "themes");
         if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > MAX_THEMES) {
-                rc = tp_err_setf(err, TP_INVALID, "themes", "%s: \"themes\" must be an array of 1 to %d themes", what,
-                                 MAX_THEMES);
+                rc = tp_err_setf(
+                        err,
+                        TP_INVALID,
+                        "themes",
+                        "%s: \"themes\" must be an array of 1 to %d themes",
+                        what,
+                        MAX_THEMES);
                 goto out;
         }
         th = tp_calloc(1, sizeof(*th));
@@ -231,27 +247,42 @@ tp_rc text_themes_parse(const char *json, size_t len, const char *what, text_the
 
                 (void) snprintf(field, sizeof(field), "themes[%zu]", i);
                 if (!json_is_string(key) || !key_ok(json_string_value(key))) {
-                        rc = tp_err_setf(err, TP_INVALID, field, "%s: theme key must be 1 to %d of [a-z0-9_]", what,
-                                         KEY_MAX - 1);
+                        rc = tp_err_setf(
+                                err,
+                                TP_INVALID,
+                                field,
+                                "%s: theme key must be 1 to %d of [a-z0-9_]",
+                                what,
+                                KEY_MAX - 1);
                         goto out;
                 }
                 memcpy(t->key, json_string_value(key), json_string_length(key) + 1);
                 for (size_t j = 0; j < i; j++)
                         if (strcmp(th->theme[j].key, t->key) == 0) {
-                                rc = tp_err_setf(err, TP_INVALID, field, "%s: theme key \"%s\" appears twice", what,
-                                                 t->key);
+                                rc = tp_err_setf(
+                                        err, TP_INVALID, field, "%s: theme key \"%s\" appears twice", what, t->key);
                                 goto out;
                         }
                 if (!json_is_object(names) || (rc = copy_name(t->name_vi, names, "vi", field, err)) != TP_OK ||
                     (rc = copy_name(t->name_en, names, "en", field, err)) != TP_OK) {
                         if (rc == TP_OK)
-                                rc = tp_err_setf(err, TP_INVALID, field, "%s: theme \"%s\" needs name.vi and name.en",
-                                                 what, t->key);
+                                rc = tp_err_setf(
+                                        err,
+                                        TP_INVALID,
+                                        field,
+                                        "%s: theme \"%s\" needs name.vi and name.en",
+                                        what,
+                                        t->key);
                         goto out;
                 }
                 if (!json_is_object(terms)) {
-                        rc = tp_err_setf(err, TP_INVALID, field, "%s: theme \"%s\" needs terms.vi / terms.en arrays",
-                                         what, t->key);
+                        rc = tp_err_setf(
+                                err,
+                                TP_INVALID,
+                                field,
+                                "%s: theme \"%s\" needs terms.vi / terms.en arrays",
+                                what,
+                                t->key);
                         goto out;
                 }
                 for (int l = 0; l < 2; l++) {
@@ -262,14 +293,25 @@ tp_rc text_themes_parse(const char *json, size_t len, const char *what, text_the
                         if (!list)
                                 continue;
                         if (!json_is_array(list)) {
-                                rc = tp_err_setf(err, TP_INVALID, field, "%s: terms.%s of \"%s\" must be an array",
-                                                 what, l == 0 ? "vi" : "en", t->key);
+                                rc = tp_err_setf(
+                                        err,
+                                        TP_INVALID,
+                                        field,
+                                        "%s: terms.%s of \"%s\" must be an array",
+                                        what,
+                                        l == 0 ? "vi" : "en",
+                                        t->key);
                                 goto out;
                         }
                         json_array_foreach(list, k, s) {
                                 if (!json_is_string(s)) {
-                                        rc = tp_err_setf(err, TP_INVALID, field, "%s: terms of \"%s\" must be strings",
-                                                         what, t->key);
+                                        rc = tp_err_setf(
+                                                err,
+                                                TP_INVALID,
+                                                field,
+                                                "%s: terms of \"%s\" must be strings",
+                                                what,
+                                                t->key);
                                         goto out;
                                 }
                                 rc = add_term(th, (int) i, json_string_value(s), d, field, err);
@@ -300,7 +342,8 @@ static int tok_match(const text_themes *th, const text_doc *d, const text_tok *t
         if (t->kind != TOK_WORD)
                 return 0;
         if (k->prefix) /* a prefix is compared without diacritics */
-                return t->str_len >= k->str_len && memcmp(d->str + t->str, th->pool + k->str_off, k->str_len) == 0;
+                return t->str_len >= k->str_len &&
+                        memcmp(d->str + t->str, th->pool + k->str_off, k->str_len) == 0;
         if (t->h_acc == k->h_acc)
                 return 1;
         return plain && !(t->flags & TOKF_MARKS) && t->h_str == k->h_str;
@@ -338,7 +381,8 @@ uint64_t text_themes_match(const text_themes *th, const text_doc *d, int vi) {
                 for (int j = th->slot[t->h_str & (th->nslot - 1)]; j >= 0; j = th->terms[j].next) {
                         const th_term *tm = &th->terms[j];
 
-                        if (!(found >> tm->theme & 1) && th->toks[tm->first].h_str == t->h_str && term_match(th, d, i, tm, plain))
+                        if (!(found >> tm->theme & 1) && th->toks[tm->first].h_str == t->h_str &&
+                            term_match(th, d, i, tm, plain))
                                 found |= (uint64_t) 1 << tm->theme;
                 }
                 if (t->str_len < 3)

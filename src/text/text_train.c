@@ -4,12 +4,13 @@
  * the hashed features (text_feat.c), a fixed seed and a fixed order, so the
  * same data and options give the same file byte for byte.
  */
+#include "text/text_train.h"
+
 #include <math.h>
 #include <string.h>
 
 #include "common/alloc.h"
 #include "text/text_int.h"
-#include "text/text_train.h"
 
 void tp_text_train_defaults(tp_text_train_opts *o, const char *lang) {
         memset(o, 0, sizeof(*o));
@@ -82,12 +83,12 @@ static tp_rc add_sample(samples *s, const text_feat *f, int nf, int y, tp_err *e
 }
 
 tp_rc tp_text_train(const tp_text_data *d, const tp_text_train_opts *o, const char *path, tp_err *err) {
-        text_feat_cfg cfg = {o->flags, o->bits, o->cmin, o->cmax};
+        text_feat_cfg cfg = { o->flags, o->bits, o->cmin, o->cmax };
         samples s;
         text_doc *doc = NULL;
         text_lex *lex = NULL;
         text_feat *tmp = NULL;
-        float *w = NULL, *g = NULL, bias[TEXT_NCLASS] = {0, 0, 0}, gb[TEXT_NCLASS] = {0, 0, 0};
+        float *w = NULL, *g = NULL, bias[TEXT_NCLASS] = { 0, 0, 0 }, gb[TEXT_NCLASS] = { 0, 0, 0 };
         size_t *order = NULL, nb;
         uint64_t seed = o->seed ? o->seed : 1;
         tp_rc rc = TP_OK;
@@ -95,8 +96,9 @@ tp_rc tp_text_train(const tp_text_data *d, const tp_text_train_opts *o, const ch
         memset(&s, 0, sizeof(s));
         if (!o->lang || (strcmp(o->lang, "vi") != 0 && strcmp(o->lang, "en") != 0))
                 return tp_err_setf(err, TP_INVALID, "lang", "training needs --lang vi or en");
-        if (o->bits < 10 || o->bits > 24 || (o->wbytes != 1 && o->wbytes != 2) || o->epochs == 0 || o->epochs > 1000 ||
-            (o->flags & ~(unsigned) FEAT_ALL) || ((o->flags & FEAT_CHAR) && (o->cmin < 1 || o->cmax > 8 || o->cmin > o->cmax)))
+        if (o->bits < 10 || o->bits > 24 || (o->wbytes != 1 && o->wbytes != 2) || o->epochs == 0 ||
+            o->epochs > 1000 || (o->flags & ~(unsigned) FEAT_ALL) ||
+            ((o->flags & FEAT_CHAR) && (o->cmin < 1 || o->cmax > 8 || o->cmin > o->cmax)))
                 return tp_err_set(err, TP_INVALID, "training options out of range");
         if (d->n == 0)
                 return tp_err_set(err, TP_INVALID, "no labelled comments to train on");
@@ -177,7 +179,8 @@ tp_rc tp_text_train(const tp_text_data *d, const tp_text_train_opts *o, const ch
                                         float q = gr[c] * f[j].v + o->l2 * w[base + (size_t) c];
 
                                         g[base + (size_t) c] += q * q;
-                                        w[base + (size_t) c] -= o->eta * q / sqrtf(g[base + (size_t) c] + 1e-8f);
+                                        w[base + (size_t) c] -= o->eta * q /
+                                                sqrtf(g[base + (size_t) c] + 1e-8f);
                                 }
                         }
                 }

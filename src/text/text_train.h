@@ -40,15 +40,15 @@ typedef struct tp_text_csv_opts {
 tp_rc tp_text_data_load_csv(const char *path, const tp_text_csv_opts *o, tp_text_data *d, tp_err *err);
 
 typedef struct tp_text_train_opts {
-        const char *lang;   /* "vi" or "en" */
-        unsigned bits;      /* hash space 2^bits buckets */
-        unsigned flags;     /* feature set (text_int.h FEAT_*) */
-        unsigned cmin, cmax;/* character n-grams */
-        unsigned wbytes;    /* 1: int8, 2: int16 weights */
+        const char *lang;    /* "vi" or "en" */
+        unsigned bits;       /* hash space 2^bits buckets */
+        unsigned flags;      /* feature set (text_int.h FEAT_*) */
+        unsigned cmin, cmax; /* character n-grams */
+        unsigned wbytes;     /* 1: int8, 2: int16 weights */
         unsigned epochs;
         float eta, l2;
         uint64_t seed;
-        int augment;        /* also train on each comment stripped of diacritics */
+        int augment; /* also train on each comment stripped of diacritics */
 } tp_text_train_opts;
 
 /* The defaults the shipped models were trained with, for lang. */

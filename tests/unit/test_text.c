@@ -30,14 +30,15 @@ static tp_text *T; /* the built-in models and taxonomy, opened once */
 static char tmpdir[256];
 
 static int setup(void **state) {
-        tp_err err = {0};
+        tp_err err = { 0 };
 
         (void) state;
         if (tp_text_open(NULL, NULL, NULL, &T, &err) != TP_OK) {
                 fprintf(stderr, "tp_text_open: %s\n", err.msg);
                 return -1;
         }
-        (void) snprintf(tmpdir, sizeof(tmpdir), "%s/tp-text-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        (void) snprintf(
+                tmpdir, sizeof(tmpdir), "%s/tp-text-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
         return mkdtemp(tmpdir) ? 0 : -1;
 }
 
@@ -52,7 +53,7 @@ static int teardown(void **state) {
 
 static const char *norm(const char *s, int strip) {
         static char out[512];
-        tp_err err = {0};
+        tp_err err = { 0 };
 
         assert_int_equal(tp_text_normalize(s, strlen(s), strip, out, sizeof(out), &err), TP_OK);
         return out;
@@ -60,7 +61,7 @@ static const char *norm(const char *s, int strip) {
 
 static tp_text_result classify(const char *s, const char *lang) {
         tp_text_result r;
-        tp_err err = {0};
+        tp_err err = { 0 };
 
         assert_int_equal(tp_text_classify(T, s, strlen(s), lang, &r, &err), TP_OK);
         return r;
@@ -114,7 +115,7 @@ static void test_norm_nfc_nfd_same(void **state) {
 static void test_norm_emoji_and_mixed(void **state) {
         tp_text_result r;
         text_doc *d = tp_malloc(sizeof(*d));
-        tp_err err = {0};
+        tp_err err = { 0 };
 
         (void) state;
         assert_non_null(d);
@@ -136,7 +137,7 @@ static void test_norm_emoji_and_mixed(void **state) {
 
 static void test_norm_invalid_utf8(void **state) {
         tp_text_result r;
-        tp_err err = {0};
+        tp_err err = { 0 };
         char out[64];
 
         (void) state;
@@ -154,7 +155,7 @@ static void test_norm_invalid_utf8(void **state) {
 static void test_empty_and_long(void **state) {
         tp_text_result r;
         char *big;
-        tp_err err = {0};
+        tp_err err = { 0 };
 
         (void) state;
         r = classify("", NULL);
@@ -183,7 +184,7 @@ static void test_empty_and_long(void **state) {
 static text_doc *doc_of(const char *s) {
         static text_lex lx;
         static text_doc d;
-        tp_err err = {0};
+        tp_err err = { 0 };
 
         text_lex_init(&lx);
         assert_int_equal(text_doc_build(&d, s, strlen(s), &lx, 0, &err), TP_OK);
@@ -320,7 +321,7 @@ static void test_themes_builtin(void **state) {
         assert_true(has_theme(classify("giao hàng", NULL).themes, "delivery"));
         assert_true(has_theme(classify("giao hàng chậm", NULL).themes, "delivery"));
         assert_true(has_theme(classify("GIAO HÀNG CHẬM", NULL).themes, "delivery"));
-        assert_true(has_theme(classify("giao hang cham", NULL).themes, "delivery")); /* no diacritics */
+        assert_true(has_theme(classify("giao hang cham", NULL).themes, "delivery"));    /* no diacritics */
         assert_true(has_theme(classify("giao ha\xcc\x80ng", NULL).themes, "delivery")); /* NFD */
         /* not across punctuation, not inside another word */
         assert_false(has_theme(classify("giao, hàng", NULL).themes, "delivery"));
@@ -352,24 +353,26 @@ static const char *write_file(const char *name, const void *data, size_t len) {
 }
 
 static void test_themes_custom_file(void **state) {
-        const char *json = "{\"themes\": ["
-                           "{\"key\": \"wait\", \"name\": {\"vi\": \"Chờ\", \"en\": \"Waiting\"},"
-                           " \"terms\": {\"vi\": [\"chờ lâu\"], \"en\": [\"long wait\", \"queue*\"]}},"
-                           "{\"key\": \"food\", \"name\": {\"vi\": \"Đồ ăn\", \"en\": \"Food\"},"
-                           " \"terms\": {\"vi\": [\"đồ ăn\"], \"en\": [\"food\"]}}]}";
+        const char *json =
+                "{\"themes\": ["
+                "{\"key\": \"wait\", \"name\": {\"vi\": \"Chờ\", \"en\": \"Waiting\"},"
+                " \"terms\": {\"vi\": [\"chờ lâu\"], \"en\": [\"long wait\", \"queue*\"]}},"
+                "{\"key\": \"food\", \"name\": {\"vi\": \"Đồ ăn\", \"en\": \"Food\"},"
+                " \"terms\": {\"vi\": [\"đồ ăn\"], \"en\": [\"food\"]}}]}";
         const char *path;
         tp_text *t = NULL;
         tp_text_result r;
-        tp_err err = {0};
+        tp_err err = { 0 };
 
         (void) state;
         path = write_file("themes.json", json, strlen(json));
         assert_int_equal(tp_text_open(NULL, NULL, path, &t, &err), TP_OK);
         assert_int_equal(tp_text_theme_count(t), 2);
         assert_int_equal(tp_text_theme_find(t, "food"), 1);
-        assert_int_equal(tp_text_classify(t, "cho lau qua, do an nguoi", strlen("cho lau qua, do an nguoi"), NULL, &r,
-                                          &err),
-                         TP_OK);
+        assert_int_equal(
+                tp_text_classify(
+                        t, "cho lau qua, do an nguoi", strlen("cho lau qua, do an nguoi"), NULL, &r, &err),
+                TP_OK);
         assert_true(r.themes == 3);
         assert_int_equal(tp_text_classify(t, "queued forever", 14, "en", &r, &err), TP_OK);
         assert_true(r.themes == 1);
@@ -398,7 +401,7 @@ static void test_themes_custom_file(void **state) {
 
 static void expect_corrupt(const char *name, const unsigned char *buf, size_t len, const char *what) {
         tp_text *t = (tp_text *) 0x1;
-        tp_err err = {0};
+        tp_err err = { 0 };
         const char *path = write_file(name, buf, len);
 
         assert_int_equal(tp_text_open(path, NULL, NULL, &t, &err), TP_CORRUPT);
@@ -411,7 +414,7 @@ static void test_model_format(void **state) {
         size_t len = tp_text_blob_vi_len;
         unsigned char *buf = tp_malloc(len);
         tp_text *t = NULL;
-        tp_err err = {0};
+        tp_err err = { 0 };
         text_model m;
         const char *path;
 
@@ -459,11 +462,13 @@ static void test_model_format(void **state) {
 }
 
 static void test_train_roundtrip(void **state) {
-        static const char *pos[] = {"rất tốt", "tốt lắm", "nhân viên nhiệt tình", "giao hàng nhanh", "hài lòng"};
-        static const char *neg[] = {"rất tệ", "tệ quá", "nhân viên thô lỗ", "giao hàng chậm", "không hài lòng"};
-        tp_text_data d = {0};
+        static const char *pos[] = {
+                "rất tốt", "tốt lắm", "nhân viên nhiệt tình", "giao hàng nhanh", "hài lòng"
+        };
+        static const char *neg[] = { "rất tệ", "tệ quá", "nhân viên thô lỗ", "giao hàng chậm", "không hài lòng" };
+        tp_text_data d = { 0 };
         tp_text_train_opts o;
-        tp_err err = {0};
+        tp_err err = { 0 };
         char p1[512], p2[512], cmd[1200];
         tp_text *t = NULL;
         tp_text_result r;
@@ -510,8 +515,11 @@ static void test_train_roundtrip(void **state) {
 
 /* ---- threads ------------------------------------------------------------------ */
 
-static const char *const thread_text[] = {"giao hàng chậm quá", "nhân viên rất nhiệt tình", "not bad at all",
-                                          "flight cancelled, lost my bag", "gia ca hop ly"};
+static const char *const thread_text[] = { "giao hàng chậm quá",
+                                           "nhân viên rất nhiệt tình",
+                                           "not bad at all",
+                                           "flight cancelled, lost my bag",
+                                           "gia ca hop ly" };
 
 static void *worker(void *arg) {
         tp_text_result *want = arg;
@@ -519,10 +527,12 @@ static void *worker(void *arg) {
         for (int k = 0; k < 200; k++)
                 for (int i = 0; i < 5; i++) {
                         tp_text_result r;
-                        tp_err err = {0};
+                        tp_err err = { 0 };
 
-                        if (tp_text_classify(T, thread_text[i], strlen(thread_text[i]), NULL, &r, &err) != TP_OK ||
-                            r.label != want[i].label || r.confidence != want[i].confidence || r.themes != want[i].themes)
+                        if (tp_text_classify(T, thread_text[i], strlen(thread_text[i]), NULL, &r, &err) !=
+                                    TP_OK ||
+                            r.label != want[i].label || r.confidence != want[i].confidence ||
+                            r.themes != want[i].themes)
                                 return (void *) 1;
                 }
         return NULL;
