@@ -97,6 +97,18 @@ try {
     if (val) throw new Error('the key is still in the input');
   });
 
+  await check('segment filter follows GET /v1/segments (hidden on 404)', async () => {
+    const r = await api('GET', '/v1/segments');
+    const hidden = await page.$eval('#f-segment-wrap', (e) => e.hidden);
+    if (r.status === 404 && !hidden) throw new Error('shown although the server has no segments');
+    if (r.status === 200) {
+      if (hidden) throw new Error('hidden although the server lists segments');
+      const opts = await page.$$eval('#f-segment option', (o) => o.map((x) => x.value).filter(Boolean));
+      const want = (r.body.segments || []).map((s) => (typeof s === 'string' ? s : s.key));
+      if (opts.join(',') !== want.join(',')) throw new Error(`options ${opts} vs ${want}`);
+    }
+  });
+
   // ---- every page --------------------------------------------------------------------
   for (const [name, hash, charts] of PAGES) {
     await check(`page ${name} renders its charts`, async () => {
@@ -226,6 +238,23 @@ try {
     await waitReady(p2, 'overview');
     if (!p2.url().includes('channel=web')) throw new Error('filters lost on navigation');
     await p2.close();
+  });
+
+  await check('with segments (stubbed list) the segment filter is shown and goes into the URL', async () => {
+    const p3 = await context.newPage();
+    await p3.route('**/v1/segments', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ segments: ['vip', 'khách mới'] }) }));
+    const asked = [];
+    p3.on('request', (r) => { if (r.url().includes('/v1/reports/scores')) asked.push(r.url()); });
+    await p3.goto(`${env.base}/#/overview`);
+    await waitReady(p3, 'overview');
+    if (!(await p3.isVisible('#f-segment'))) throw new Error('segment filter hidden');
+    await p3.selectOption('#f-segment', 'khách mới');
+    await p3.click('#filters button[type=submit]');
+    await until(async () => p3.url().includes('segment='), 5000);
+    await waitReady(p3, 'overview');
+    if (new URLSearchParams(p3.url().split('?')[1] || '').get('segment') !== 'khách mới') throw new Error(`URL ${p3.url()}`);
+    if (!asked.some((x) => new URL(x).searchParams.get('segment') === 'khách mới')) throw new Error('reports not asked with the segment');
+    await p3.close();
   });
 
   // ---- keyboard ----------------------------------------------------------------------------

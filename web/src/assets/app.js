@@ -85,8 +85,9 @@ function fillFilterOptions() {
   }
   fillSelect($('f-stage'), stages, params.get('stage'));
   const segSel = $('f-segment');
-  const segs = (segSel.dataset.list || '').split('\n').filter(Boolean);
-  fillSelect(segSel, segs.map((s) => [s, s]), params.get('segment'));
+  let segs = [];
+  try { segs = JSON.parse(segSel.dataset.list || '[]'); } catch (e) { segs = []; }
+  fillSelect(segSel, segs, params.get('segment'));
   $('f-from').value = params.get('from') || '';
   $('f-to').value = params.get('to') || '';
 }
@@ -99,7 +100,8 @@ async function loadFilterSources() {
   try {
     const s = await api.get('/v1/segments');
     segmentsAvailable = true;
-    $('f-segment').dataset.list = ((s && s.segments) || []).join('\n');
+    const segs = ((s && s.segments) || []).map((x) => (typeof x === 'string' ? [x, x] : [x.key, (x.name && (x.name[getLang()] || x.name.en)) || x.key]));
+    $('f-segment').dataset.list = JSON.stringify(segs);
   } catch (e) {
     segmentsAvailable = false; // 404: the server has no segments; hide the filter
   }
