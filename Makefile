@@ -46,7 +46,7 @@ else
 Q := @
 endif
 
-all: $(BUILD)/touchpoint
+all: $(BUILD)/touchpoint $(BUILD)/web/index.html
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -90,6 +90,13 @@ $(BUILD)/tools/%: tools/%.c
 
 tools: $(TOOLS)
 
+# The dashboard, kiosk, survey page and widget (web/, ECharts from npm), served
+# by `touchpoint serve` from the web directory next to the binary.
+WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/package-lock.json scripts/web.sh
+$(BUILD)/web/index.html: $(WEB_SRC)
+	@echo "  WEB     $(BUILD)/web"
+	$(Q)sh scripts/web.sh $(BUILD)/web
+
 # ---- the two README commands --------------------------------------------------
 
 deps:
@@ -98,7 +105,7 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory MODE=asan check
 
-check: $(TESTS) $(BUILD)/touchpoint $(TOOLS)
+check: $(TESTS) $(BUILD)/touchpoint $(BUILD)/web/index.html $(TOOLS)
 	@sh tests/run_all.sh $(BUILD)
 
 demo: deps

@@ -4,7 +4,7 @@
 # only those missing, so it is quick when all are there.
 set -eu
 pkgs="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
-      libcsv-dev libcmocka-dev libutf8proc-dev libqrencode-dev libpng-dev sqlite3 curl jq chromium"
+      libcsv-dev libcmocka-dev libutf8proc-dev libqrencode-dev libpng-dev sqlite3 curl jq chromium zbar-tools"
 # Node.js and npm build the dashboard and run the browser tests; a machine that
 # already has a node (Debian's or NodeSource's) keeps it.
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"

@@ -27,6 +27,12 @@ tp_rc api_session_get(tp_req *req, tp_resp *resp);
 tp_rc api_session_delete(tp_req *req, tp_resp *resp);
 tp_rc api_touchpoint_get(tp_req *req, tp_resp *resp);
 
+tp_rc api_links_post(tp_req *req, tp_resp *resp);
+tp_rc api_link_qr(tp_req *req, tp_resp *resp);
+tp_rc api_survey_get(tp_req *req, tp_resp *resp);
+tp_rc api_survey_post(tp_req *req, tp_resp *resp);
+tp_rc api_survey_finish(tp_req *req, tp_resp *resp);
+
 tp_rc api_report_scores(tp_req *req, tp_resp *resp);
 tp_rc api_report_transitions(tp_req *req, tp_resp *resp);
 tp_rc api_attribution(tp_req *req, tp_resp *resp);

@@ -12,6 +12,7 @@ int tp_cli_key(int argc, char **argv);
 int tp_cli_journey(int argc, char **argv);
 int tp_cli_import(int argc, char **argv);
 int tp_cli_check(int argc, char **argv);
+int tp_cli_link(int argc, char **argv);
 int tp_cli_report(int argc, char **argv);
 int tp_cli_text(int argc, char **argv);
 

@@ -90,6 +90,8 @@ int tp_cli_serve(int argc, char **argv) {
                         cfg.text_model_en = val;
                 } else if ((val = tp_cli_opt(argc, argv, &i, "--text-themes"))) {
                         cfg.text_themes = val;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--test-link-clock")) && !parse_size(val, &v)) {
+                        cfg.link_clock_offset = (long) v;
                 } else if ((val = tp_cli_opt(argc, argv, &i, "--test-report-delay-us")) && !parse_size(val, &v)) {
                         cfg.report_delay_us = (long) v;
                 } else if ((val = tp_cli_opt(argc, argv, &i, "--test-commit-delay-us")) && !parse_size(val, &v)) {

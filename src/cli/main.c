@@ -21,6 +21,7 @@ static void usage(FILE *f) {
               "  journey  apply --db URL FILE.json | template NAME | list --db URL\n"
               "  report   scores|transitions|attribution --db URL [--format table|csv|json] ...\n"
               "  check    --db URL                         verify the store's integrity\n"
+              "  link     create --touchpoint K --customer C  a signed single-use survey link (+ QR)\n"
               "  text     classify|train|eval|themes       sentiment and themes of comments (vi, en)\n"
               "  version\n"
               "\n"
@@ -53,6 +54,8 @@ int main(int argc, char **argv) {
                 return tp_cli_report(argc - 2, argv + 2);
         if (strcmp(cmd, "check") == 0)
                 return tp_cli_check(argc - 2, argv + 2);
+        if (strcmp(cmd, "link") == 0)
+                return tp_cli_link(argc - 2, argv + 2);
         if (strcmp(cmd, "text") == 0)
                 return tp_cli_text(argc - 2, argv + 2);
         if (strcmp(cmd, "routes") == 0) {

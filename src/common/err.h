@@ -19,6 +19,7 @@
         XX(NOTFOUND, "not_found", 404, "no such object")                             \
         XX(METHOD, "method_not_allowed", 405, "method not allowed")                  \
         XX(CONFLICT, "conflict", 409, "already exists")                              \
+        XX(GONE, "gone", 410, "no longer available")                                 \
         XX(TOOBIG, "too_large", 413, "payload too large")                            \
         XX(MEDIA, "unsupported_media_type", 415, "unsupported media type")           \
         XX(UNPROCESSABLE, "unprocessable", 422, "validation failed")                 \

@@ -33,7 +33,7 @@
 #include "http/http.h"
 
 /* Status codes we count; anything else lands in the last slot. */
-static const unsigned counted_status[] = { 200, 201, 204, 400, 401, 403, 404, 405, 409,
+static const unsigned counted_status[] = { 200, 201, 204, 400, 401, 403, 404, 405, 409, 410,
                                            413, 415, 422, 429, 500, 503, 507, 0 };
 #define NSTATUS (sizeof(counted_status) / sizeof(counted_status[0]))
 #define MAX_ROUTES 64
@@ -531,9 +531,9 @@ static enum MHD_Result preflight(tp_http *h, struct MHD_Connection *conn, const 
                 tp_err_setc(&err, TP_METHOD, NULL, "", "method OPTIONS is not allowed on %s", url);
                 return send_error(h, conn, SLOT_UNMATCHED, &err, 0, 1, NULL, NULL);
         }
-        if (!origin || !tp_keys_origin_known(h->ctx->keys, origin)) {
+        if (!tp_keys_origin_known(h->ctx->keys, origin)) {
                 tp_err_setc(&err, TP_FORBIDDEN, "origin_not_allowed", "Origin",
-                            "origin '%.100s' is not allowed (touchpoint key create --origin)", origin ? origin : "");
+                            "origin '%.100s' is not allowed (touchpoint key create --origin)", origin);
                 return send_error(h, conn, SLOT_UNMATCHED, &err, 0, 1, NULL, NULL);
         }
         if (tp_resp_header(&resp, "Access-Control-Allow-Methods", "POST, GET") != TP_OK ||
@@ -683,7 +683,8 @@ static enum MHD_Result first_call(tp_http *h, struct MHD_Connection *conn, const
                 atomic_fetch_add(&h->guard_rejects, 1);
                 return send_error(h, conn, SLOT_UNMATCHED, &err, 0, 1, NULL, NULL);
         }
-        if (strcmp(method, "OPTIONS") == 0)
+        /* A CORS preflight carries Origin; any other OPTIONS is a plain 405. */
+        if (strcmp(method, "OPTIONS") == 0 && MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"))
                 return preflight(h, conn, url);
         /* Everything outside the API is a dashboard file, answered on the next
          * call like a route (a reply queued now would close the connection). */

@@ -38,6 +38,7 @@ typedef struct tp_config {
         const char *text_model_vi;   /* sentiment models and theme taxonomy; NULL: built in */
         const char *text_model_en;
         const char *text_themes;
+        long link_clock_offset;      /* test hook: seconds added to "now" when checking link expiry */
 } tp_config;
 
 void tp_config_init(tp_config *cfg);
