@@ -8,7 +8,7 @@
 #include "service/batch.h"
 
 static tp_rc ingest(tp_req *req, tp_resp *resp, tp_kind kind) {
-        tp_vctx v = { .cat = req->ctx->cat, .lim = &req->ctx->cfg->lim, .now = tp_time_now() };
+        tp_vctx v = { .cat = req->ctx->cat, .lim = &req->ctx->cfg->lim, .now = tp_time_now(), .ann = req->ctx->ann };
         tp_rc rc;
 
         rc = tp_batch_parse(&req->batch, kind, req->body.data ? req->body.data : "", req->body.len, req->ndjson, &v,

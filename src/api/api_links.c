@@ -180,7 +180,7 @@ tp_rc api_survey_get(tp_req *req, tp_resp *resp) {
 /* The answer becomes one response of the link's customer and touchpoint and
  * goes through the same validation and writer as POST /v1/responses. */
 tp_rc api_survey_post(tp_req *req, tp_resp *resp) {
-        tp_vctx v = { .cat = req->ctx->cat, .lim = &req->ctx->cfg->lim, .now = tp_time_now() };
+        tp_vctx v = { .cat = req->ctx->cat, .lim = &req->ctx->cfg->lim, .now = tp_time_now(), .ann = req->ctx->ann };
         json_t *doc = NULL, *score, *comment, *item;
         char id[32], *text;
         int is_used = 0;

@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "common/alloc.h"
 #include "service/catalog.h"
+#include "service/annotate.h"
 #include "service/import.h"
 #include "store/store.h"
 
@@ -39,6 +40,9 @@ static const char usage_text[] =
         "                        rejecting their rows\n"
         "  --rejects FILE        write every rejected row to FILE as CSV\n"
         "                        (line,field,code,message)\n"
+        "  --no-text             do not read comments (sentiment, themes: see 'touchpoint text')\n"
+        "  --text-model-vi FILE, --text-model-en FILE, --text-themes FILE\n"
+        "                        other models or theme taxonomy than the built-in ones\n"
         "\n"
         "CSV columns for events: id, customer, touchpoint, channel, type, time, value,\n"
         "currency, properties (a JSON object); for responses: id, customer, touchpoint,\n"
@@ -143,7 +147,10 @@ int tp_cli_import(int argc, char **argv) {
         tp_err err = { 0 };
         struct stat sb;
         size_t nmap = 0;
-        int fd = -1, code = 1, create = 0;
+        int fd = -1, code = 1, create = 0, no_text = 0;
+        const char *model_vi = NULL, *model_en = NULL, *themes = NULL;
+        tp_text *text = NULL;
+        tp_annotator *ann = NULL;
         tp_rc rc;
 
         for (int i = 0; i < argc; i++) {
@@ -177,6 +184,14 @@ int tp_cli_import(int argc, char **argv) {
                         nmap++;
                 } else if (strcmp(argv[i], "--create-touchpoints") == 0) {
                         create = 1;
+                } else if (strcmp(argv[i], "--no-text") == 0) {
+                        no_text = 1;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--text-model-vi"))) {
+                        model_vi = val;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--text-model-en"))) {
+                        model_en = val;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--text-themes"))) {
+                        themes = val;
                 } else if ((argv[i][0] != '-' || strcmp(argv[i], "-") == 0) && !file) {
                         file = argv[i];
                 } else {
@@ -270,6 +285,13 @@ int tp_cli_import(int argc, char **argv) {
                 goto out;
         }
 
+        if (o.kind == TP_KIND_RESPONSES && !no_text &&
+            (tp_text_open(model_vi, model_en, themes, &text, &err) != TP_OK ||
+             tp_annotator_new(text, &ann, &err) != TP_OK)) {
+                fprintf(stderr, "touchpoint import: cannot load the text models: %s\n", err.msg);
+                goto out;
+        }
+        o.ann = ann;
         o.fd = fd;
         o.name = strcmp(file, "-") == 0 ? "standard input" : file;
         o.map = maps;
@@ -322,6 +344,8 @@ out:
                 code = 1;
         tp_catalog_free(cat);
         tp_store_close(s);
+        tp_annotator_free(ann);
+        tp_text_free(text);
         if (fd > STDIN_FILENO)
                 close(fd);
         for (size_t i = 0; i < nmap; i++)

@@ -154,6 +154,8 @@ int tp_server_run(const tp_config *cfg) {
         if (tp_catalog_new(&ctx.cat, &err) != TP_OK || tp_catalog_load(ctx.cat, ctx.store, &err) != TP_OK ||
             tp_keys_new(ctx.store, &ctx.store_lock, &ctx.keys, &err) != TP_OK ||
             tp_sessions_new(cfg->session_ttl, &ctx.sessions, &err) != TP_OK ||
+            tp_text_open(cfg->text_model_vi, cfg->text_model_en, cfg->text_themes, &ctx.text, &err) != TP_OK ||
+            tp_annotator_new(ctx.text, &ctx.ann, &err) != TP_OK ||
             tp_ingest_new(wstore, cfg->queue_jobs, cfg->queue_bytes, cfg->txn_max_items, &ctx.ingest, &err) != TP_OK) {
                 tp_log_error("cannot start: %s", err.msg);
                 goto out;
@@ -242,6 +244,8 @@ out:
         tp_ingest_free(ctx.ingest);
         tp_keys_free(ctx.keys);
         tp_sessions_free(ctx.sessions);
+        tp_annotator_free(ctx.ann);
+        tp_text_free(ctx.text);
         tp_catalog_free(ctx.cat);
         tp_store_close(wstore);
         tp_store_close(ctx.store);

@@ -17,6 +17,7 @@
 #include "service/custidx.h"
 #include "service/ingest.h"
 #include "service/keys.h"
+#include "service/annotate.h"
 #include "service/session.h"
 #include "store/store.h"
 
@@ -27,6 +28,8 @@ typedef struct tp_ctx {
         tp_catalog *cat;
         tp_keys *keys;
         tp_sessions *sessions;     /* dashboard sign-ins */
+        tp_text *text;             /* sentiment and theme models */
+        tp_annotator *ann;         /* reads comments at ingest, over text */
         tp_ingest *ingest;
         tp_custidx *cust;          /* customer timelines */
         tp_engine *engine;         /* analytics */

@@ -37,6 +37,7 @@
 #include "common/jsonx.h"
 #include "common/timeutil.h"
 #include "common/utf8.h"
+#include "service/annotate.h"
 #include "service/import.h"
 #include "service/validate.h"
 
@@ -809,6 +810,7 @@ static tp_rc csv_response(importer *m, const row *r, tp_response *ret_rs, int *r
         rs.event = f[F_EVENT];
         if (rs.event && (rc = tp_check_id(rs.event, "event", m->lim.max_id, e)) != TP_OK)
                 return rc;
+        tp_annotate_response(m->v.ann, &rs);
         *ret_rs = rs;
         return TP_OK;
 }
@@ -1560,6 +1562,7 @@ tp_rc tp_import_run(tp_store *store, tp_catalog *cat, const tp_import_opts *o, t
         m->v.lim = &m->lim;
         m->v.now = o->now ? o->now : tp_time_now();
         m->v.create_touchpoints = o->create_touchpoints;
+        m->v.ann = o->ann;
         m->w.store = store;
         m->w.txn_rows = o->txn_rows ? o->txn_rows : TP_IMPORT_TXN_ROWS;
         m->progress_us = o->progress_us > 0 ? o->progress_us : 500000;

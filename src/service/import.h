@@ -72,6 +72,7 @@ typedef struct tp_import_opts {
         const tp_import_map *map;    /* nmap column mappings (CSV only) */
         size_t nmap;
         int create_touchpoints;      /* create unknown, well-formed touchpoint keys */
+        struct tp_annotator *ann;    /* reads comments' sentiment and themes; NULL: not read */
         const tp_limits *lim;        /* NULL: the defaults of tp_config_init() */
         size_t txn_rows;             /* rows per transaction; 0: TP_IMPORT_TXN_ROWS */
         int64_t now;                 /* "now" for rows without a time; 0: the clock */

@@ -9,6 +9,7 @@
 #include "common/alloc.h"
 #include "common/jsonx.h"
 #include "common/timeutil.h"
+#include "service/annotate.h"
 #include "service/validate.h"
 
 tp_rc tp_check_id(const char *s, const char *field, size_t max, tp_err *err) {
@@ -354,6 +355,7 @@ tp_rc tp_validate_response(json_t *o, const tp_vctx *v, tp_response *ret_r, char
                 return rc;
         if (r.event && (rc = tp_check_id(r.event, "event", v->lim->max_id, err)) != TP_OK)
                 return rc;
+        tp_annotate_response(v->ann, &r);
         *ret_r = r;
         return TP_OK;
 }

@@ -26,6 +26,7 @@ typedef struct tp_vctx {
         int64_t now;              /* "time" defaults to this */
         int create_touchpoints;   /* import --create-touchpoints: unknown keys are allowed
                                    * and reported with touchpoint id 0 (the caller creates them) */
+        struct tp_annotator *ann; /* reads sentiment and themes of comments; NULL: not read */
 } tp_vctx;
 
 tp_rc tp_check_id(const char *s, const char *field, size_t max, tp_err *err);
