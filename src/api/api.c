@@ -36,6 +36,7 @@ const tp_route tp_api_routes[] = {
         { "GET",  "/v1/reports/next",              TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_next, NULL },
         { "GET",  "/v1/reports/next-accuracy",     TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_next_accuracy, NULL },
         { "GET",  "/v1/reports/drivers",         TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_drivers,    NULL },
+        { "GET",  "/v1/reports/themes",          TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_themes,     NULL },
         { "GET",  "/v1/attribution",             TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_attribution,       NULL },
         { NULL, NULL, 0, TP_BODY_NONE, NULL, NULL },
 };

@@ -45,6 +45,7 @@ tp_rc api_report_explorer(tp_req *req, tp_resp *resp);
 tp_rc api_report_next(tp_req *req, tp_resp *resp);
 tp_rc api_report_next_accuracy(tp_req *req, tp_resp *resp);
 tp_rc api_report_drivers(tp_req *req, tp_resp *resp);
+tp_rc api_report_themes(tp_req *req, tp_resp *resp);
 
 tp_rc api_health(tp_req *req, tp_resp *resp);
 tp_rc api_metrics(tp_req *req, tp_resp *resp);

@@ -31,6 +31,7 @@ static tp_rc report(tp_req *req, tp_resp *resp, tp_report_kind kind) {
         if (cfg->report_delay_us > 0)
                 usleep((useconds_t) cfg->report_delay_us);
         rc = tp_report_parse(kind, query_param, req, req->ctx->cat, &a, &req->err);
+        a.text = req->ctx->text;
         if (rc == TP_OK)
                 rc = tp_engine_catch_up(req->ctx->engine, req->ctx->engine_store, 1000, NULL, &req->err);
         if (rc == TP_OK)
@@ -86,4 +87,8 @@ tp_rc api_report_next_accuracy(tp_req *req, tp_resp *resp) {
 
 tp_rc api_report_drivers(tp_req *req, tp_resp *resp) {
         return report(req, resp, TP_REPORT_DRIVERS);
+}
+
+tp_rc api_report_themes(tp_req *req, tp_resp *resp) {
+        return report(req, resp, TP_REPORT_THEMES);
 }

@@ -14,6 +14,7 @@
 #include "service/catalog.h"
 #include "service/report.h"
 #include "store/store.h"
+#include "text/text.h"
 
 #define MAX_OPTS 32
 
@@ -83,7 +84,7 @@ static void put_csv(const char *s, int is_text) {
 
 static int print_rows(json_t *result, const char *format) {
         static const char *const arrays[] = { "rows", "transitions", "touchpoints", "stages", "paths", "links",
-                                              "next", "drivers" };
+                                              "next", "drivers", "themes" };
         /* (weakest and expectations answer in "touchpoints" too) */
         json_t *rows = NULL, *flat, *cols;
         size_t i, c;
@@ -152,12 +153,14 @@ static int print_rows(json_t *result, const char *format) {
 
 static void usage(FILE *f) {
         fputs("usage: touchpoint report scores|transitions|attribution|weakest|expectations|funnel|standing|\n"
-              "                         paths|explorer|next|next-accuracy|drivers --db URL\n"
+              "                         paths|explorer|next|next-accuracy|drivers|themes --db URL\n"
               "         [--format table|csv|json]\n"
               "         [--from DATE] [--to DATE]                         (2024-04-01 local UTC+7, or RFC 3339)\n"
-              "  scores:       [--group none|touchpoint|channel|touchpoint,channel|stage] [--journey KEY]\n"
-              "                [--bucket none|day|week|month]\n"
+              "  scores:       [--group none|touchpoint|channel|touchpoint,channel|stage|sentiment|theme]\n"
+              "                [--journey KEY] [--bucket none|day|week|month]\n"
               "                [--touchpoint KEYS] [--channel LIST] [--metric nps,csat,ces,goal,ease,emotion]\n"
+              "                [--sentiment negative,neutral,positive,none] [--theme KEY] [--detractors 1]\n"
+              "  themes:       the filters of scores; [--bucket day|week|month] adds each theme's trend\n"
               "  attribution:  [--model first|last|last_non_direct|linear|time_decay|position|markov|shapley]\n"
               "                [--conversion purchase] [--lookback-days N] [--half-life-days N] [--direct KEY]\n"
               "  weakest:      [--metric nps|csat] [--limit N]\n"
@@ -174,12 +177,14 @@ int tp_cli_report(int argc, char **argv) {
                                               "metric", "model", "conversion", "lookback_days", "limit",
                                               "half_life_days", "direct", "journey", "length",
                                               "top", "start", "depth", "customer", "order", "split", "outcome",
-                                              "outcome_touchpoint", "min_n" };
+                                              "outcome_touchpoint", "min_n", "sentiment", "theme",
+                                              "detractors" };
         const char *url = "sqlite:./touchpoint.db", *format = "table", *val;
         tp_report_kind kind;
         tp_store *s = NULL;
         tp_catalog *cat = NULL;
         tp_engine *e = NULL;
+        tp_text *theme_names = NULL;
         tp_report_args a;
         tp_err err = { 0 };
         json_t *j = NULL;
@@ -214,6 +219,8 @@ int tp_cli_report(int argc, char **argv) {
                 kind = TP_REPORT_NEXT_ACCURACY;
         else if (strcmp(argv[0], "drivers") == 0)
                 kind = TP_REPORT_DRIVERS;
+        else if (strcmp(argv[0], "themes") == 0)
+                kind = TP_REPORT_THEMES;
         else {
                 fprintf(stderr, "touchpoint report: unknown report '%s'\n", argv[0]);
                 usage(stderr);
@@ -262,6 +269,9 @@ int tp_cli_report(int argc, char **argv) {
                 code = 2;
                 goto out;
         }
+        /* The themes report names the themes of the built-in taxonomy. */
+        if (kind == TP_REPORT_THEMES && tp_text_open(NULL, NULL, NULL, &theme_names, &err) == TP_OK)
+                a.text = theme_names;
         if (tp_engine_new(NULL, &e, &err) != TP_OK || tp_engine_load(e, s, &err) != TP_OK ||
             tp_report_run(e, cat, &a, &j, &err) != TP_OK) {
                 fprintf(stderr, "touchpoint report: %s\n", err.msg);
@@ -279,6 +289,7 @@ int tp_cli_report(int argc, char **argv) {
 out:
         json_decref(j);
         tp_engine_free(e);
+        tp_text_free(theme_names);
         tp_catalog_free(cat);
         tp_store_close(s);
         return code;

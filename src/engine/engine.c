@@ -139,6 +139,7 @@ tp_rc eng_rs_add(tp_engine *e, int64_t seq, const tp_response *rsp, tp_err *err)
         uint32_t c = ENG_NONE, i;
         uint16_t tp = 0;
         uint8_t ch = 0;
+        uint16_t tset = 0;
         int32_t day;
         eng_rblock *b;
         tp_rc rc;
@@ -162,6 +163,8 @@ tp_rc eng_rs_add(tp_engine *e, int64_t seq, const tp_response *rsp, tp_err *err)
                 return rc;
         if (rsp->customer && (rc = eng_cust_intern(e, rsp->customer, &c, err)) != TP_OK)
                 return rc;
+        if (eng_tset_intern(e, rsp->themes, &tset) != TP_OK)
+                return tp_err_set(err, TP_NOMEM, "out of memory");
         day = eng_day(rsp->ts, e->o.tz_offset);
         if (eng_roll_reserve(e, tp, day) != TP_OK || eng_resp_reserve(e) != TP_OK)
                 return tp_err_set(err, TP_NOMEM, "out of memory");
@@ -172,6 +175,8 @@ tp_rc eng_rs_add(tp_engine *e, int64_t seq, const tp_response *rsp, tp_err *err)
         b->tp[i] = tp;
         b->ch[i] = ch;
         b->slot[i] = (uint8_t) (eng_slot_base[rsp->metric] + rsp->score - eng_score_lo[rsp->metric]);
+        b->sent[i] = (uint8_t) (rsp->sentiment >= 0 && rsp->sentiment <= 3 ? rsp->sentiment : 0);
+        b->tset[i] = tset;
         if (b->ts[i] < b->min_ts)
                 b->min_ts = b->ts[i];
         if (b->ts[i] > b->max_ts)
@@ -316,7 +321,8 @@ void tp_engine_memory(tp_engine *e, tp_engine_mem *ret) {
                 (size_t) e->nsvcheck * sizeof(*e->svcheck) + e->wcap * sizeof(*e->wbuf);
         m.small_dicts = sizeof(*e) + (size_t) e->captp * sizeof(*e->tp_ids) +
                 (size_t) e->ntpslots * sizeof(*e->tpslots) +
-                ((size_t) e->chans.max + e->types.max) * sizeof(e->chans.names[0]);
+                ((size_t) e->chans.max + e->types.max + e->tkeys.max) * sizeof(e->chans.names[0]) +
+                (size_t) e->captsets * (sizeof(*e->tsets) + 2 * sizeof(*e->tsslots));
         m.event_columns = (size_t) e->nsealed * sizeof(*e->srec);
         m.event_values = (size_t) e->nsvals * sizeof(*e->svals);
         m.event_delta = ((size_t) e->ndchunks << ENG_DCHUNK_BITS) * sizeof(eng_delta) +

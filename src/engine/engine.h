@@ -181,7 +181,10 @@ typedef enum tp_engine_group {
         TP_ENGINE_GROUP_TOUCHPOINT,
         TP_ENGINE_GROUP_CHANNEL,
         TP_ENGINE_GROUP_TOUCHPOINT_CHANNEL,
-        TP_ENGINE_GROUP_STAGE /* by the stage query.stage_fn gives each touchpoint */
+        TP_ENGINE_GROUP_STAGE, /* by the stage query.stage_fn gives each touchpoint */
+        TP_ENGINE_GROUP_SENTIMENT, /* the comment's sentiment; answers without one form a row of their own */
+        TP_ENGINE_GROUP_THEME      /* each theme the comment names (an answer counts once per theme);
+                                    * answers naming none form a row of their own */
 } tp_engine_group;
 
 /* A touchpoint's stage, 0 .. nstages-1, or -1 when it has none (its answers then
@@ -209,6 +212,11 @@ typedef struct tp_engine_scores_query {
         tp_engine_stage_fn stage_fn; /* TP_ENGINE_GROUP_STAGE: required */
         void *stage_arg;
         uint32_t nstages;            /* 1 .. TP_ENGINE_STAGES_MAX */
+        unsigned sentiments;         /* only these: bits 1u << tp_response.sentiment (1 negative ..
+                                      * 3 positive, 0 unread); 0: all */
+        const char *theme;           /* only answers whose comment names this theme key; NULL: all */
+        int detractors;              /* only unhappy answers: NPS 0-6, CSAT and emotion 1-2,
+                                      * CES and ease 1-3, goal "no" */
 } tp_engine_scores_query;
 
 #define TP_ENGINE_METRIC(m) (1u << (m)) /* a bit of tp_engine_scores_query.metrics */
@@ -251,6 +259,8 @@ typedef struct tp_engine_score_row {
         int64_t touchpoint; /* store id; 0 when not grouped by touchpoint */
         char channel[32];   /* "" when not grouped by channel or the answers had none */
         int stage;          /* grouped by stage: 0 .. nstages-1, or -1 for touchpoints without one */
+        int sentiment;      /* grouped by sentiment: 0 (no comment read) .. 3 */
+        char theme[32];     /* grouped by theme: its key, "" for answers naming none */
         tp_engine_nps nps;
         tp_engine_csat csat;
         tp_engine_ces ces;

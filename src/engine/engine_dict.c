@@ -284,6 +284,7 @@ tp_rc eng_dict_init(tp_engine *e) {
 
         e->chans.max = 256;
         e->types.max = 128;
+        e->tkeys.max = 64;
         /* Channel code 0 is "no channel": its name "" is never looked up, since a
          * channel given as "" or NULL maps to 0 without a lookup. */
         if (!(e->chans.names = tp_calloc(e->chans.max, sizeof(e->chans.names[0]))))
@@ -291,6 +292,79 @@ tp_rc eng_dict_init(tp_engine *e) {
         e->chans.n = 1;
         if (eng_sdict_intern(&e->types, "purchase", "type", &code, NULL) != TP_OK)
                 return TP_NOMEM;
+        return TP_OK;
+}
+
+static uint32_t mask_hash(uint64_t m) {
+        return (uint32_t) ((m * 0x9E3779B97F4A7C15ull) >> 32);
+}
+
+/* Index of mask in tsets, added if new; UINT32_MAX when full or out of memory. */
+static uint32_t tset_of(tp_engine *e, uint64_t mask) {
+        uint32_t i, cap2;
+
+        if (e->ntsets == e->captsets) {
+                uint32_t n = e->captsets ? e->captsets * 2 : 64;
+                uint64_t *v;
+                uint32_t *sl;
+
+                if (n > 65536)
+                        return UINT32_MAX;
+                v = tp_realloc(e->tsets, (size_t) n * sizeof(*v));
+                if (!v)
+                        return UINT32_MAX;
+                e->tsets = v;
+                sl = tp_calloc((size_t) n * 2, sizeof(*sl));
+                if (!sl)
+                        return UINT32_MAX;
+                for (uint32_t k = 0; k < e->ntsets; k++) {
+                        for (i = mask_hash(e->tsets[k]) & (n * 2 - 1); sl[i]; i = (i + 1) & (n * 2 - 1))
+                                ;
+                        sl[i] = k + 1;
+                }
+                tp_free(e->tsslots);
+                e->tsslots = sl;
+                e->captsets = n;
+        }
+        cap2 = e->captsets * 2;
+        for (i = mask_hash(mask) & (cap2 - 1); e->tsslots[i]; i = (i + 1) & (cap2 - 1))
+                if (e->tsets[e->tsslots[i] - 1] == mask)
+                        return e->tsslots[i] - 1;
+        e->tsets[e->ntsets] = mask;
+        e->tsslots[i] = ++e->ntsets;
+        return e->ntsets - 1;
+}
+
+tp_rc eng_tset_intern(tp_engine *e, const char *themes, uint16_t *ret) {
+        uint64_t mask = 0;
+        uint32_t k;
+
+        *ret = 0;
+        if (!themes || !*themes)
+                return TP_OK;
+        for (const char *p = themes; *p;) {
+                size_t n = strcspn(p, ",");
+                char key[32];
+                uint8_t code;
+
+                if (n > 0 && n < sizeof(key)) {
+                        memcpy(key, p, n);
+                        key[n] = '\0';
+                        if (eng_sdict_intern(&e->tkeys, key, "theme", &code, NULL) == TP_OK)
+                                mask |= 1ull << code;
+                }
+                p += n;
+                if (*p == ',')
+                        p++;
+        }
+        if (!mask)
+                return TP_OK;
+        if (!e->ntsets && tset_of(e, 0) != 0) /* set 0: none */
+                return TP_NOMEM;
+        k = tset_of(e, mask);
+        if (k == UINT32_MAX)
+                return TP_NOMEM;
+        *ret = (uint16_t) k;
         return TP_OK;
 }
 
@@ -302,4 +376,7 @@ void eng_dict_done(tp_engine *e) {
         tp_free(e->tpslots);
         eng_sdict_done(&e->chans);
         eng_sdict_done(&e->types);
+        eng_sdict_done(&e->tkeys);
+        tp_free(e->tsets);
+        tp_free(e->tsslots);
 }

@@ -94,6 +94,8 @@ typedef struct eng_rblock {
         uint16_t tp[ENG_RBLK];
         uint8_t ch[ENG_RBLK];
         uint8_t slot[ENG_RBLK]; /* eng_slot_base[metric] + score - eng_score_lo[metric] */
+        uint8_t sent[ENG_RBLK]; /* tp_response.sentiment: 0 unread, 1 negative .. 3 positive */
+        uint16_t tset[ENG_RBLK]; /* the comment's theme set: index into tp_engine.tsets, 0 = none */
 } eng_rblock;
 
 /* Score rollup of one touchpoint: counts[(day - day0) * ENG_NSLOT + slot]. */
@@ -124,6 +126,12 @@ struct tp_engine {
 
         eng_sdict chans; /* code 0 = none */
         eng_sdict types; /* code 0 = "purchase" */
+        /* Themes of comments: keys (code k is bit k of a set) and the sets seen,
+         * each a mask; set 0 is the empty one.  tsmap: mask -> index + 1. */
+        eng_sdict tkeys;
+        uint64_t *tsets;
+        uint32_t ntsets, captsets;
+        uint32_t *tsslots; /* mask hash -> index + 1, 0 = empty; 2 * captsets of them */
 
         /* compacted events */
         eng_rec *srec;
@@ -186,6 +194,11 @@ tp_rc eng_sdict_intern(eng_sdict *d, const char *s, const char *what, uint8_t *r
 /* -1 when unknown. */
 int eng_sdict_find(const eng_sdict *d, const char *s);
 void eng_sdict_done(eng_sdict *d);
+
+/* The theme set of a comma-separated key list: *ret is its index into
+ * e->tsets (0 for none).  Keys past the 64th, or longer than 31 bytes, are
+ * left out rather than refusing the response. */
+tp_rc eng_tset_intern(tp_engine *e, const char *themes, uint16_t *ret);
 
 /* engine.c: add one row; wmu and rw (exclusive) held. */
 tp_rc eng_ev_add(tp_engine *e, int64_t seq, const tp_event *ev, tp_err *err);

@@ -32,7 +32,8 @@ typedef struct lbatch {
         int64_t seq[LB];
         tp_event ev[LB];
         tp_response rs[LB];
-        uint32_t str[LB][3]; /* customer, channel, type: arena offset + 1, 0 = NULL */
+        uint32_t str[LB][3]; /* customer, channel, type (events) or themes (responses):
+                              * arena offset + 1, 0 = NULL */
         char *arena;
         size_t alen, acap;
 } lbatch;
@@ -90,6 +91,7 @@ static void fix_strings(lbatch *b) {
                 if (b->responses) {
                         b->rs[i].customer = str_at(b, b->str[i][0]);
                         b->rs[i].channel = str_at(b, b->str[i][1]);
+                        b->rs[i].themes = str_at(b, b->str[i][2]);
                 } else {
                         b->ev[i].customer = str_at(b, b->str[i][0]);
                         b->ev[i].channel = str_at(b, b->str[i][1]);
@@ -154,6 +156,7 @@ static int rd_response(void *arg, int64_t seq, const tp_response *r) {
         b->rs[i].event = NULL;
         b->str[i][0] = keep(b, r->customer, &L->oom);
         b->str[i][1] = keep(b, r->channel, &L->oom);
+        b->str[i][2] = keep(b, r->themes, &L->oom);
         if (L->oom)
                 return 1;
         if (++b->n == LB)

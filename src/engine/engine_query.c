@@ -243,6 +243,9 @@ typedef struct sctx {
         uint32_t slotm[ENG_NSLOT]; /* the same as masks, for the rollup loop */
         int allslots;              /* all metrics asked */
         int gtp, gch;              /* grouped by touchpoint (or stage), by channel */
+        int gsent, gtheme;         /* grouped by sentiment, by theme (the second key dimension, as channel) */
+        const uint8_t *sentf;      /* sentiment filter, by tp_response.sentiment (NULL: all) */
+        const uint8_t *tsf;        /* theme filter, by theme set (NULL: all) */
         const uint32_t *tpmap;     /* by stage: touchpoint index -> stage group (NULL: by touchpoint) */
         uint32_t ntpg, nchg;       /* touchpoint, channel dimension of the key */
         int bucketed;
@@ -256,7 +259,8 @@ typedef struct sctx {
 static inline uint64_t group_key(const sctx *s, int32_t day, uint32_t tp, uint32_t ch) {
         uint64_t b = s->bucketed ? s->daymap[day - s->dlo] : 0;
 
-        return (b * s->ntpg + (s->gtp ? (s->tpmap ? s->tpmap[tp] : tp) : 0)) * s->nchg + (s->gch ? ch : 0);
+        return (b * s->ntpg + (s->gtp ? (s->tpmap ? s->tpmap[tp] : tp) : 0)) * s->nchg +
+               (s->gch || s->gsent || s->gtheme ? ch : 0);
 }
 
 /* One block's rows with a <= ts < z; full: all of them are (no time test).
@@ -276,7 +280,25 @@ static inline __attribute__((always_inline)) int
                         continue;
                 if (!s->allslots && !s->slotf[b->slot[i]])
                         continue;
-                acc = acc_find(&s->m, group_key(s, eng_day(ts, tz), b->tp[i], b->ch[i]));
+                if (s->sentf && !s->sentf[b->sent[i]])
+                        continue;
+                if (s->tsf && !s->tsf[b->tset[i]])
+                        continue;
+                if (s->gtheme && b->tset[i]) {
+                        /* One count per theme the comment names. */
+                        uint64_t m = s->e->tsets[b->tset[i]];
+                        while (m) {
+                                uint32_t k = (uint32_t) __builtin_ctzll(m);
+                                m &= m - 1;
+                                acc = acc_find(&s->m, group_key(s, eng_day(ts, tz), b->tp[i], k + 1));
+                                if (acc == UINT32_MAX)
+                                        return -1;
+                                s->m.acc[(size_t) acc * ENG_NSLOT + b->slot[i]]++;
+                        }
+                        continue;
+                }
+                acc = acc_find(&s->m, group_key(s, eng_day(ts, tz), b->tp[i],
+                                                s->gsent ? b->sent[i] : s->gtheme ? 0 : b->ch[i]));
                 if (acc == UINT32_MAX)
                         return -1;
                 s->m.acc[(size_t) acc * ENG_NSLOT + b->slot[i]]++;
@@ -406,6 +428,10 @@ static int cmp_score_row(const void *pa, const void *pb) {
                 return a->touchpoint < b->touchpoint ? -1 : 1;
         if (a->stage != b->stage)
                 return a->stage < b->stage ? -1 : 1;
+        if (a->sentiment != b->sentiment)
+                return a->sentiment < b->sentiment ? -1 : 1;
+        if (strcmp(a->theme, b->theme) != 0)
+                return strcmp(a->theme, b->theme);
         return strcmp(a->channel, b->channel);
 }
 
@@ -421,14 +447,14 @@ static tp_rc budget_error(tp_err *err, const char *what, uint64_t limit) {
 
 tp_rc tp_engine_scores_run(tp_engine *e, const tp_engine_scores_query *q, tp_engine_scores **ret, tp_err *err) {
         tp_engine_scores *res = NULL;
-        uint8_t *tpf = NULL, chf[256];
+        uint8_t *tpf = NULL, chf[256], sentf[4], *tsf = NULL;
         uint32_t *tpmap = NULL;
         sctx s = { 0 };
         tp_rc rc = TP_OK;
         int64_t lo, hi;
         int locked = 0;
 
-        if ((unsigned) q->group > TP_ENGINE_GROUP_STAGE ||
+        if ((unsigned) q->group > TP_ENGINE_GROUP_THEME ||
             (q->group == TP_ENGINE_GROUP_STAGE && (!q->stage_fn || q->nstages < 1 || q->nstages > TP_ENGINE_STAGES_MAX)))
                 return tp_err_setf(err, TP_INVALID, "group", "unknown grouping %d", (int) q->group);
         if ((unsigned) q->bucket > TP_ENGINE_BUCKET_MONTH)
@@ -498,12 +524,45 @@ tp_rc tp_engine_scores_run(tp_engine *e, const tp_engine_scores_query *q, tp_eng
                 s.tpmap = tpmap;
                 s.ntpg = q->nstages + 1;
         }
-        s.nchg = s.gch ? e->chans.n : 1;
+        s.gsent = q->group == TP_ENGINE_GROUP_SENTIMENT;
+        s.gtheme = q->group == TP_ENGINE_GROUP_THEME;
+        s.nchg = s.gch ? e->chans.n : s.gsent ? 4 : s.gtheme ? e->tkeys.n + 1 : 1;
+        if (q->sentiments) {
+                for (int k = 0; k < 4; k++)
+                        sentf[k] = (uint8_t) ((q->sentiments >> k) & 1);
+                s.sentf = sentf;
+        }
+        if (q->theme) {
+                int code = eng_sdict_find(&e->tkeys, q->theme);
+                if (!(tsf = tp_calloc((size_t) e->ntsets + 1, 1))) {
+                        rc = tp_err_set(err, TP_NOMEM, "out of memory");
+                        goto done;
+                }
+                for (uint32_t k = 1; code >= 0 && k < e->ntsets; k++)
+                        tsf[k] = (uint8_t) ((e->tsets[k] >> code) & 1);
+                s.tsf = tsf;
+        }
+        if (q->detractors) {
+                for (int k = 0; k < ENG_NSLOT; k++) {
+                        int m = slot_metric[k], score = k - eng_slot_base[m] + eng_score_lo[m];
+                        int unhappy = m == TP_METRIC_NPS       ? score <= 6
+                                      : m == TP_METRIC_CSAT || m == TP_METRIC_EMOTION ? score <= 2
+                                      : m == TP_METRIC_GOAL ? score == 0
+                                                            : score <= 3; /* CES, ease: 1..7 */
+                        if (!unhappy)
+                                s.slotf[k] = 0;
+                        s.slotm[k] = s.slotf[k] ? UINT32_MAX : 0;
+                }
+                s.allslots = 0;
+        }
         s.bucketed = q->bucket != TP_ENGINE_BUCKET_NONE;
         {
                 int32_t dlo = eng_day(lo, e->o.tz_offset), dhi = eng_day(hi - 1, e->o.tz_offset) + 1;
                 int32_t fd, ld;
-                int use_roll = q->strategy == TP_ENGINE_AUTO && !q->channels && !s.gch;
+                /* The rollup has no channel, sentiment or theme; its slots serve
+                 * the detractor filter as any metric filter. */
+                int use_roll = q->strategy == TP_ENGINE_AUTO && !q->channels && !s.gch && !s.sentf && !s.tsf &&
+                               !s.gsent && !s.gtheme;
                 int r = 0;
 
                 s.nb = 1;
@@ -572,6 +631,9 @@ tp_rc tp_engine_scores_run(tp_engine *e, const tp_engine_scores_query *q, tp_eng
                 row->stage = s.tpmap ? (tp < q->nstages ? (int) tp : -1) : -1;
                 if (s.gch)
                         memcpy(row->channel, e->chans.names[ch], sizeof(row->channel));
+                row->sentiment = s.gsent ? (int) ch : 0;
+                if (s.gtheme && ch > 0)
+                        memcpy(row->theme, e->tkeys.names[ch - 1], sizeof(row->theme));
                 row_stats(c, e->o.min_n, row);
         }
         if (res->nrows)
@@ -584,6 +646,7 @@ done:
         tp_free(s.daymap);
         tp_free(s.bstart);
         tp_free(tpf);
+        tp_free(tsf);
         tp_free(tpmap);
         if (rc != TP_OK) {
                 tp_engine_scores_free(res);

@@ -65,7 +65,8 @@ static tp_rc split_list(const char *name, char *s, char **items, size_t *ret_n, 
 }
 
 static tp_rc parse_scores(tp_param_fn get, void *arg, tp_catalog *cat, tp_report_args *a, tp_err *err) {
-        static const char *const groups[] = { "none", "touchpoint", "channel", "touchpoint,channel", "stage" };
+        static const char *const groups[] = { "none", "touchpoint", "channel", "touchpoint,channel",
+                                              "stage", "sentiment", "theme" };
         static const char *const buckets[] = { "none", "day", "week", "month" };
         char *items[TP_REPORT_MAX_LIST], *copy;
         int group = 0, bucket = 0;
@@ -73,7 +74,7 @@ static tp_rc parse_scores(tp_param_fn get, void *arg, tp_catalog *cat, tp_report
         size_t n;
         tp_rc rc;
 
-        if ((rc = pick(get, arg, "group", groups, 5, &group, err)) != TP_OK ||
+        if ((rc = pick(get, arg, "group", groups, 7, &group, err)) != TP_OK ||
             (rc = pick(get, arg, "bucket", buckets, 4, &bucket, err)) != TP_OK)
                 return rc;
         a->scores.group = (tp_engine_group) group;
@@ -130,6 +131,39 @@ static tp_rc parse_scores(tp_param_fn get, void *arg, tp_catalog *cat, tp_report
                                 a->scores.metrics |= TP_ENGINE_METRIC(m);
                 }
                 tp_free(copy);
+                if (rc != TP_OK)
+                        return rc;
+        }
+        if ((s = get(arg, "sentiment"))) {
+                if (!(copy = tp_strdup(s)))
+                        return tp_err_set(err, TP_NOMEM, "out of memory");
+                rc = split_list("sentiment", copy, items, &n, err);
+                for (size_t i = 0; i < n && rc == TP_OK; i++) {
+                        int v = 0;
+                        if (strcmp(items[i], "none") == 0)
+                                a->scores.sentiments |= 1u;
+                        else if (tp_sentiment_parse(items[i], &v) == TP_OK)
+                                a->scores.sentiments |= 1u << v;
+                        else
+                                rc = tp_err_setc(err, TP_INVALID, "invalid_value", "sentiment",
+                                                 "unknown sentiment '%.32s': use negative, neutral, positive or none",
+                                                 items[i]);
+                }
+                tp_free(copy);
+                if (rc != TP_OK)
+                        return rc;
+        }
+        if ((s = get(arg, "theme"))) {
+                if (!tp_key_valid(s) || strlen(s) > 31)
+                        return tp_err_setc(err, TP_INVALID, "invalid_value", "theme",
+                                           "'theme' must be a theme key such as 'delivery' (touchpoint text themes)");
+                (void) snprintf(a->theme, sizeof(a->theme), "%s", s);
+                a->scores.theme = a->theme;
+        }
+        if ((s = get(arg, "detractors"))) {
+                if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0)
+                        return tp_err_setc(err, TP_INVALID, "invalid_value", "detractors", "'detractors' must be 0 or 1");
+                a->scores.detractors = s[0] == '1';
         }
         return rc;
 }
@@ -215,7 +249,7 @@ tp_rc tp_report_parse(tp_report_kind kind, tp_param_fn get, void *arg, tp_catalo
                 return tp_err_setc(err, TP_INVALID, "invalid_value", "to", "'to' must be after 'from'");
         a->scores.from = a->path.from = from;
         a->scores.to = a->path.to = to;
-        if (kind == TP_REPORT_SCORES)
+        if (kind == TP_REPORT_SCORES || kind == TP_REPORT_THEMES)
                 return parse_scores(get, arg, cat, a, err);
         if (kind == TP_REPORT_ATTRIBUTION)
                 return parse_attribution(get, arg, cat, a, err);
@@ -331,6 +365,8 @@ tp_rc tp_report_run(tp_engine *e, tp_catalog *cat, const tp_report_args *a, json
                 return tp_report_weakest(e, cat, a, ret_json, err);
         if (a->kind == TP_REPORT_DRIVERS)
                 return tp_report_drivers(e, cat, a, ret_json, err);
+        if (a->kind == TP_REPORT_THEMES)
+                return tp_report_themes(e, cat, a, ret_json, err);
         if (a->kind >= TP_REPORT_FUNNEL)
                 return tp_report_run_journey(e, cat, a, ret_json, err);
         /* The last-touch rollup counts purchases; another conversion type takes

@@ -25,7 +25,8 @@ typedef enum tp_report_kind {
         TP_REPORT_EXPLORER,     /* paths from a start touchpoint, for a Sankey */
         TP_REPORT_NEXT,         /* the likely next touchpoints (Markov order 1 or 2) */
         TP_REPORT_NEXT_ACCURACY, /* the next-touchpoint models on a time-split hold-out */
-        TP_REPORT_DRIVERS        /* how strongly each touchpoint's score moves an outcome */
+        TP_REPORT_DRIVERS,       /* how strongly each touchpoint's score moves an outcome */
+        TP_REPORT_THEMES         /* the themes comments name: volume, share, sentiment, scores, trend */
 } tp_report_kind;
 
 #define TP_REPORT_MAX_LIST 256
@@ -57,12 +58,16 @@ typedef struct tp_report_args {
         int64_t tps[TP_REPORT_MAX_LIST];
         const char *channels[TP_REPORT_MAX_LIST];
         char *channel_text; /* owned: the channels point into it */
+        const struct tp_text *text; /* themes: names of the theme keys (may be NULL); set by the caller */
+        char theme[32];             /* the theme filter's key (scores.theme points here) */
 } tp_report_args;
 
 /* Read and check the parameters of `kind`:
  *   all:          from, to (a local date 2024-04-01 in UTC+7, or RFC 3339)
- *   scores:       group none|touchpoint|channel|touchpoint,channel; bucket none|day|week|month;
- *                 touchpoint, channel, metric (comma-separated lists)
+ *   scores:       group none|touchpoint|channel|touchpoint,channel|stage|sentiment|theme;
+ *                 bucket none|day|week|month; touchpoint, channel, metric, sentiment (comma-separated
+ *                 lists), theme (a key), detractors (0|1: only unhappy answers)
+ *   themes:       the filters of scores, and bucket for the trend
  *   attribution:  model first|last|last_non_direct|linear|time_decay|position|markov|shapley
  *                 (default last), conversion (an event type, default purchase), lookback_days 0..3650,
  *                 half_life_days (time_decay, default 7), direct (last_non_direct: a touchpoint key)

@@ -14,6 +14,7 @@ tp_rc tp_report_run_journey(tp_engine *e, tp_catalog *cat, const tp_report_args 
 
 tp_rc tp_report_parse_drivers(tp_param_fn get, void *arg, tp_catalog *cat, tp_report_args *a, tp_err *err);
 tp_rc tp_report_drivers(tp_engine *e, tp_catalog *cat, const tp_report_args *a, json_t **ret_json, tp_err *err);
+tp_rc tp_report_themes(tp_engine *e, tp_catalog *cat, const tp_report_args *a, json_t **ret_json, tp_err *err);
 
 /* Stages of the journey named by the "journey" parameter (or the only one), for
  * stage_fn below; TP_UNPROCESSABLE naming "journey" when unknown. */
