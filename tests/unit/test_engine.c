@@ -169,6 +169,110 @@ static void test_nps_hand(void **state) {
         tp_engine_free(e);
 }
 
+static void rs_text(tp_engine *e, int64_t seq, int64_t tp, tp_metric m, int score, int sentiment, const char *themes,
+                    int64_t ts) {
+        tp_response x = { .id = "r", .customer = "c1", .touchpoint = tp, .channel = "web", .metric = m,
+                          .score = score, .ts = ts, .sentiment = sentiment, .themes = themes };
+        tp_err err = { 0 };
+
+        if (tp_engine_add_response(e, seq, &x, &err) != TP_OK)
+                fail_msg("add_response %lld: %s", (long long) seq, err.msg);
+}
+
+/* Six NPS answers with what their comments said:
+ *   1: 2, negative, delivery,price     4: 9, positive, staff
+ *   2: 3, negative, delivery           5: 10, (no comment)
+ *   3: 8, neutral,  (no theme)         6: 6, negative, price
+ * By sentiment: none {10} NPS 100; negative {2,3,6} n 3, 3 detractors, -100;
+ * neutral {8} 0; positive {9} 100.  By theme (an answer once per theme):
+ * delivery {2,3} -100; price {2,6} -100; staff {9} 100; none {8,10} n 2, 50.
+ * theme=delivery: n 2.  Detractors only, by theme: delivery 2, price 2 (and
+ * nothing for staff or none).  sentiment=positive,none: {9,10} NPS 100. */
+static void test_sentiment_and_themes(void **state) {
+        tp_engine *e = mk_engine(TP_ENGINE_TZ_DEFAULT, 1024);
+        tp_engine_scores_query q;
+        tp_engine_scores *r;
+        int64_t t0 = 1717200000;
+
+        (void) state;
+        rs_text(e, 1, 1, TP_METRIC_NPS, 2, 1, "delivery,price", t0);
+        rs_text(e, 2, 1, TP_METRIC_NPS, 3, 1, "delivery", t0 + 60);
+        rs_text(e, 3, 1, TP_METRIC_NPS, 8, 2, NULL, t0 + 120);
+        rs_text(e, 4, 1, TP_METRIC_NPS, 9, 3, "staff", t0 + 180);
+        rs_text(e, 5, 1, TP_METRIC_NPS, 10, 0, NULL, t0 + 240);
+        rs_text(e, 6, 1, TP_METRIC_NPS, 6, 1, "price", t0 + 300);
+
+        r = scores_all(e, TP_ENGINE_GROUP_SENTIMENT, TP_ENGINE_BUCKET_NONE);
+        assert_int_equal(r->nrows, 4);
+        assert_int_equal(r->rows[0].sentiment, 0);
+        assert_int_equal(r->rows[0].nps.n, 1);
+        near(r->rows[0].nps.score, 100.0, 1e-12, "none");
+        assert_int_equal(r->rows[1].sentiment, 1);
+        assert_int_equal(r->rows[1].nps.n, 3);
+        assert_int_equal(r->rows[1].nps.detractors, 3);
+        near(r->rows[1].nps.score, -100.0, 1e-12, "negative");
+        assert_int_equal(r->rows[2].sentiment, 2);
+        near(r->rows[2].nps.score, 0.0, 1e-12, "neutral");
+        assert_int_equal(r->rows[3].sentiment, 3);
+        near(r->rows[3].nps.score, 100.0, 1e-12, "positive");
+        tp_engine_scores_free(r);
+
+        r = scores_all(e, TP_ENGINE_GROUP_THEME, TP_ENGINE_BUCKET_NONE);
+        assert_int_equal(r->nrows, 4); /* "", delivery, price, staff: ordered by key */
+        assert_string_equal(r->rows[0].theme, "");
+        assert_int_equal(r->rows[0].nps.n, 2);
+        near(r->rows[0].nps.score, 50.0, 1e-12, "no theme");
+        assert_string_equal(r->rows[1].theme, "delivery");
+        assert_int_equal(r->rows[1].nps.n, 2);
+        near(r->rows[1].nps.score, -100.0, 1e-12, "delivery");
+        assert_string_equal(r->rows[2].theme, "price");
+        assert_int_equal(r->rows[2].nps.n, 2);
+        assert_string_equal(r->rows[3].theme, "staff");
+        assert_int_equal(r->rows[3].nps.n, 1);
+        near(r->rows[3].nps.score, 100.0, 1e-12, "staff");
+        tp_engine_scores_free(r);
+
+        tp_engine_scores_query_init(&q);
+        q.theme = "delivery";
+        r = scores(e, &q);
+        assert_int_equal(r->nrows, 1);
+        assert_int_equal(r->rows[0].nps.n, 2);
+        tp_engine_scores_free(r);
+        q.theme = "nosuch";
+        r = scores(e, &q);
+        assert_int_equal(r->nrows, 0);
+        tp_engine_scores_free(r);
+
+        tp_engine_scores_query_init(&q);
+        q.detractors = 1;
+        q.group = TP_ENGINE_GROUP_THEME;
+        r = scores(e, &q);
+        assert_int_equal(r->nrows, 2);
+        assert_string_equal(r->rows[0].theme, "delivery");
+        assert_int_equal(r->rows[0].nps.n, 2);
+        assert_string_equal(r->rows[1].theme, "price");
+        assert_int_equal(r->rows[1].nps.n, 2);
+        tp_engine_scores_free(r);
+        /* Detractors without other filters may use the rollup: same answer. */
+        q.group = TP_ENGINE_GROUP_NONE;
+        r = scores(e, &q);
+        assert_int_equal(r->rows[0].nps.n, 3);
+        assert_int_equal(r->rows[0].nps.detractors, 3);
+        tp_engine_scores_free(r);
+        q.strategy = TP_ENGINE_SCAN;
+        r = scores(e, &q);
+        assert_int_equal(r->rows[0].nps.n, 3);
+        tp_engine_scores_free(r);
+
+        tp_engine_scores_query_init(&q);
+        q.sentiments = 1u << 3 | 1u << 0;
+        r = scores(e, &q);
+        assert_int_equal(r->rows[0].nps.n, 2);
+        near(r->rows[0].nps.score, 100.0, 1e-12, "positive or none");
+        tp_engine_scores_free(r);
+        tp_engine_free(e);
+}
+
 /* 20 CSAT answers: 1, 2, 3 x3, 4 x7, 5 x8.  top2 = 15, 75%; mean = 80 / 20 = 4.
  * Wilson, z = 1.96, z^2 = 3.8416, p = 0.75, n = 20:
  *   den  = 1 + 3.8416/20 = 1.19208
@@ -2321,6 +2425,7 @@ int main(void) {
                 cmocka_unit_test(test_oom),
                 cmocka_unit_test(test_budgets),
                 cmocka_unit_test(test_json),
+                cmocka_unit_test(test_sentiment_and_themes),
                 cmocka_unit_test(test_load_from_store),
                 cmocka_unit_test(test_catch_up_bounded),
                 cmocka_unit_test(test_load_refused_row),
