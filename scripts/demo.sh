@@ -28,13 +28,19 @@ if [ ! -f "$DIR/touchpoint.db" ]; then
         rm -rf "$DIR.tmp"
 fi
 KEY=$("$TP" key create --db "$DB" --scope admin --name "demo $(date -u +%Y-%m-%dT%H:%M:%SZ)")
+KIOSK=$("$TP" key create --db "$DB" --scope ingest --name "demo kiosk")
+LINK=$("$TP" link create --db "$DB" --touchpoint invoice --customer c0000001 --metric nps \
+        --base-url "http://$LISTEN" 2>/dev/null)
 cat <<EOT
 
 == Touchpoint demo
    admin key (shown once, keep it):  $KEY
-   try:
+   dashboard:  http://$LISTEN/   (sign in with the admin key; Vietnamese first, English in the menu)
+   kiosk:      http://$LISTEN/kiosk/store#key=$KIOSK
+   survey link (single use):  $LINK
+   API:
      curl -s http://$LISTEN/v1/health
-     curl -s -H "Authorization: Bearer $KEY" http://$LISTEN/v1/touchpoints
+     curl -s -H "Authorization: Bearer $KEY" 'http://$LISTEN/v1/reports/themes?touchpoint=invoice&detractors=1'
      curl -s -H "Authorization: Bearer $KEY" http://$LISTEN/v1/customers/c0000001/timeline
    Ctrl-C stops the server.
 
