@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "common/alloc.h"
+#include "common/jsonx.h"
 #include "common/timeutil.h"
 #include "service/validate.h"
 
@@ -144,4 +146,80 @@ tp_rc api_customer_timeline(tp_req *req, tp_resp *resp) {
         return tp_http_reply_json(resp, 200,
                                   json_pack("{s:s, s:o, s:s?}", "customer", customer, "items", c.items, "next",
                                             c.n == limit ? next : NULL));
+}
+
+/* PUT /v1/customers/{id}: what the business knows of a customer (a CRM's
+ * segment and attributes).  The engine takes the segment first, so a refusal
+ * there (more than 255 segments) writes nothing; the store then keeps it. */
+tp_rc api_customer_put(tp_req *req, tp_resp *resp) {
+        const char *id = req->params[0];
+        json_t *doc = NULL, *seg, *attrs;
+        char *attr_text = NULL;
+        tp_customer c = { 0 };
+        tp_rc rc;
+
+        if ((rc = tp_check_id(id, "customer", req->ctx->cfg->lim.max_id, &req->err)) != TP_OK)
+                return rc;
+        if ((rc = tp_json_parse(req->body.data, req->body.len, req->ctx->cfg->lim.max_depth, &doc, &req->err)) !=
+            TP_OK)
+                return rc;
+        seg = json_object_get(doc, "segment");
+        attrs = json_object_get(doc, "attributes");
+        if (!json_is_object(doc))
+                rc = tp_err_setc(&req->err, TP_UNPROCESSABLE, "invalid_type", "", "the body must be a JSON object");
+        else if (seg && !json_is_string(seg) && !json_is_null(seg))
+                rc = tp_err_setc(&req->err, TP_UNPROCESSABLE, "invalid_type", "segment", "'segment' must be a string or null");
+        else if (json_is_string(seg) && (json_string_length(seg) == 0 || json_string_length(seg) > 31))
+                rc = tp_err_setc(&req->err, TP_UNPROCESSABLE, "invalid_value", "segment",
+                                 "'segment' must have 1 to 31 bytes");
+        else if (json_is_string(seg) && tp_check_id(json_string_value(seg), "segment", 31, &req->err) != TP_OK)
+                rc = req->err.rc;
+        else if (attrs && !json_is_object(attrs) && !json_is_null(attrs))
+                rc = tp_err_setc(&req->err, TP_UNPROCESSABLE, "invalid_type", "attributes",
+                                 "'attributes' must be an object");
+        if (rc == TP_OK && json_is_object(attrs)) {
+                attr_text = json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS);
+                if (!attr_text)
+                        rc = tp_err_set(&req->err, TP_NOMEM, "out of memory");
+                else if (strlen(attr_text) > req->ctx->cfg->lim.max_properties)
+                        rc = tp_err_setc(&req->err, TP_UNPROCESSABLE, "too_long", "attributes",
+                                         "'attributes' is %zu bytes as compact JSON; the limit is %zu",
+                                         strlen(attr_text), req->ctx->cfg->lim.max_properties);
+        }
+        c.id = id;
+        c.segment = json_is_string(seg) ? json_string_value(seg) : NULL;
+        c.attributes = attr_text;
+        c.updated = tp_time_now();
+        if (rc == TP_OK)
+                rc = tp_engine_set_segment(req->ctx->engine, id, c.segment, &req->err);
+        if (rc == TP_OK) {
+                pthread_mutex_lock(&req->ctx->store_lock);
+                rc = tp_store_customer_put(req->ctx->store, &c, &req->err);
+                pthread_mutex_unlock(&req->ctx->store_lock);
+        }
+        if (rc == TP_OK)
+                rc = tp_http_reply_json(resp, 200,
+                                        json_pack("{s:s, s:s?, s:O?}", "customer", id, "segment", c.segment,
+                                                  "attributes", json_is_object(attrs) ? attrs : NULL));
+        tp_free(attr_text);
+        json_decref(doc);
+        return rc;
+}
+
+tp_rc api_segments_list(tp_req *req, tp_resp *resp) {
+        tp_engine_segment *v = NULL;
+        json_t *arr;
+        size_t n = 0;
+        tp_rc rc = tp_engine_segments(req->ctx->engine, &v, &n, &req->err);
+
+        if (rc != TP_OK)
+                return rc;
+        arr = json_array();
+        for (size_t i = 0; arr && i < n; i++)
+                json_array_append_new(arr, json_pack("{s:s, s:I}", "key", v[i].name, "customers",
+                                                     (json_int_t) v[i].customers));
+        tp_free(v);
+        if (!arr)
+                return tp_err_set(&req->err, TP_NOMEM, "out of memory");
+        return tp_http_reply_json(resp, 200, json_pack("{s:o}", "segments", arr));
 }

@@ -164,6 +164,22 @@ typedef struct tp_engine_mem {
 
 void tp_engine_memory(tp_engine *e, tp_engine_mem *ret);
 
+/* ---- segments ------------------------------------------------------------- */
+
+/* Set a customer's segment (NULL or "" clears it); a customer not seen yet is
+ * added.  At most 255 segment names of up to 31 bytes: TP_UNPROCESSABLE
+ * (field "segment") beyond.  Thread-safe, like the ingest calls. */
+tp_rc tp_engine_set_segment(tp_engine *e, const char *customer, const char *segment, tp_err *err);
+
+typedef struct tp_engine_segment {
+        char name[32];
+        uint64_t customers;
+} tp_engine_segment;
+
+/* The segments in the order they were first seen, with their customers;
+ * *ret is the caller's (tp_free). */
+tp_rc tp_engine_segments(tp_engine *e, tp_engine_segment **ret, size_t *ret_n, tp_err *err);
+
 /* ---- queries ------------------------------------------------------------- */
 
 /* Every query takes the shared lock for its run, returns a result the caller
@@ -183,8 +199,9 @@ typedef enum tp_engine_group {
         TP_ENGINE_GROUP_TOUCHPOINT_CHANNEL,
         TP_ENGINE_GROUP_STAGE, /* by the stage query.stage_fn gives each touchpoint */
         TP_ENGINE_GROUP_SENTIMENT, /* the comment's sentiment; answers without one form a row of their own */
-        TP_ENGINE_GROUP_THEME      /* each theme the comment names (an answer counts once per theme);
+        TP_ENGINE_GROUP_THEME,     /* each theme the comment names (an answer counts once per theme);
                                     * answers naming none form a row of their own */
+        TP_ENGINE_GROUP_SEGMENT    /* the segment of the answer's customer (anonymous or none: a row of its own) */
 } tp_engine_group;
 
 /* A touchpoint's stage, 0 .. nstages-1, or -1 when it has none (its answers then
@@ -217,6 +234,8 @@ typedef struct tp_engine_scores_query {
         const char *theme;           /* only answers whose comment names this theme key; NULL: all */
         int detractors;              /* only unhappy answers: NPS 0-6, CSAT and emotion 1-2,
                                       * CES and ease 1-3, goal "no" */
+        const char *const *segments; /* only answers of customers in these segments ("" = none); */
+        size_t nsegments;            /*   NULL: all */
 } tp_engine_scores_query;
 
 #define TP_ENGINE_METRIC(m) (1u << (m)) /* a bit of tp_engine_scores_query.metrics */
@@ -261,6 +280,7 @@ typedef struct tp_engine_score_row {
         int stage;          /* grouped by stage: 0 .. nstages-1, or -1 for touchpoints without one */
         int sentiment;      /* grouped by sentiment: 0 (no comment read) .. 3 */
         char theme[32];     /* grouped by theme: its key, "" for answers naming none */
+        char segment[32];   /* grouped by segment: its name, "" for none */
         tp_engine_nps nps;
         tp_engine_csat csat;
         tp_engine_ces ces;

@@ -128,6 +128,11 @@ struct tp_engine {
         eng_sdict types; /* code 0 = "purchase" */
         /* Themes of comments: keys (code k is bit k of a set) and the sets seen,
          * each a mask; set 0 is the empty one.  tsmap: mask -> index + 1. */
+        /* Customers' segments (a CRM's): code 0 = none; cseg[customer] for the
+         * first ncseg customers, the others have none.  Allocated on first use. */
+        eng_sdict segs;
+        uint8_t *cseg;
+        uint32_t ncseg, capcseg;
         eng_sdict tkeys;
         uint64_t *tsets;
         uint32_t ntsets, captsets;

@@ -137,7 +137,7 @@ static json_t *factor_json(const tp_engine_factor *x) {
 
 static const char *const bucket_names[] = { "none", "day", "week", "month" };
 static const char *const group_names[] = { "none",  "touchpoint", "channel", "touchpoint_channel",
-                                           "stage", "sentiment",  "theme" };
+                                           "stage", "sentiment",  "theme", "segment" };
 static const char *const sentiment_names[] = { NULL, "negative", "neutral", "positive" };
 
 json_t *tp_engine_scores_json(const tp_engine_scores *r, tp_engine_key_fn key_fn, void *arg) {
@@ -167,6 +167,9 @@ json_t *tp_engine_scores_json(const tp_engine_scores *r, tp_engine_key_fn key_fn
                         goto fail;
                 if (r->group == TP_ENGINE_GROUP_THEME &&
                     put(row, "theme", x->theme[0] ? json_string(x->theme) : json_null()))
+                        goto fail;
+                if (r->group == TP_ENGINE_GROUP_SEGMENT &&
+                    put(row, "segment", x->segment[0] ? json_string(x->segment) : json_null()))
                         goto fail;
                 if ((r->metrics & TP_ENGINE_METRIC(TP_METRIC_NPS) && put(row, "nps", nps_json(&x->nps))) ||
                     (r->metrics & TP_ENGINE_METRIC(TP_METRIC_CSAT) && put(row, "csat", csat_json(&x->csat))) ||

@@ -321,8 +321,34 @@ out:
         return rc;
 }
 
+typedef struct seg_load {
+        tp_engine *e;
+        tp_rc rc;
+        tp_err *err;
+} seg_load;
+
+static int load_segment(void *arg, const tp_customer *c) {
+        seg_load *s = arg;
+
+        if (!c->segment)
+                return 0;
+        s->rc = tp_engine_set_segment(s->e, c->id, c->segment, s->err);
+        /* More than 255 segments: the others stay unsegmented rather than
+         * refusing to start. */
+        if (s->rc == TP_UNPROCESSABLE)
+                s->rc = TP_OK;
+        return s->rc != TP_OK;
+}
+
 tp_rc tp_engine_load(tp_engine *e, tp_store *store, tp_err *err) {
-        return load(e, store, -1, NULL, err);
+        seg_load s = { .e = e, .rc = TP_OK, .err = err };
+        tp_rc rc = load(e, store, -1, NULL, err);
+
+        /* Segments come from the customers table, which a server changes
+         * through tp_engine_set_segment as it writes it. */
+        if (rc == TP_OK)
+                rc = tp_store_customer_scan(store, load_segment, &s, err);
+        return rc == TP_OK ? s.rc : rc;
 }
 
 tp_rc tp_engine_catch_up(tp_engine *e, tp_store *store, long wait_ms, int *ret_skipped, tp_err *err) {

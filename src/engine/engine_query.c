@@ -243,7 +243,8 @@ typedef struct sctx {
         uint32_t slotm[ENG_NSLOT]; /* the same as masks, for the rollup loop */
         int allslots;              /* all metrics asked */
         int gtp, gch;              /* grouped by touchpoint (or stage), by channel */
-        int gsent, gtheme;         /* grouped by sentiment, by theme (the second key dimension, as channel) */
+        int gsent, gtheme, gseg;   /* grouped by sentiment, theme, segment (the second key dimension, as channel) */
+        const uint8_t *segf;       /* segment filter, by segment code (NULL: all) */
         const uint8_t *sentf;      /* sentiment filter, by tp_response.sentiment (NULL: all) */
         const uint8_t *tsf;        /* theme filter, by theme set (NULL: all) */
         const uint32_t *tpmap;     /* by stage: touchpoint index -> stage group (NULL: by touchpoint) */
@@ -260,7 +261,12 @@ static inline uint64_t group_key(const sctx *s, int32_t day, uint32_t tp, uint32
         uint64_t b = s->bucketed ? s->daymap[day - s->dlo] : 0;
 
         return (b * s->ntpg + (s->gtp ? (s->tpmap ? s->tpmap[tp] : tp) : 0)) * s->nchg +
-               (s->gch || s->gsent || s->gtheme ? ch : 0);
+               (s->gch || s->gsent || s->gtheme || s->gseg ? ch : 0);
+}
+
+/* The segment code of customer c (ENG_NONE: anonymous), 0 for none. */
+static inline uint32_t seg_of(const tp_engine *e, uint32_t c) {
+        return c < e->ncseg ? e->cseg[c] : 0;
 }
 
 /* One block's rows with a <= ts < z; full: all of them are (no time test).
@@ -284,6 +290,8 @@ static inline __attribute__((always_inline)) int
                         continue;
                 if (s->tsf && !s->tsf[b->tset[i]])
                         continue;
+                if (s->segf && !s->segf[seg_of(s->e, b->cust[i])])
+                        continue;
                 if (s->gtheme && b->tset[i]) {
                         /* One count per theme the comment names. */
                         uint64_t m = s->e->tsets[b->tset[i]];
@@ -298,7 +306,10 @@ static inline __attribute__((always_inline)) int
                         continue;
                 }
                 acc = acc_find(&s->m, group_key(s, eng_day(ts, tz), b->tp[i],
-                                                s->gsent ? b->sent[i] : s->gtheme ? 0 : b->ch[i]));
+                                                s->gsent    ? b->sent[i]
+                                                : s->gtheme ? 0
+                                                : s->gseg   ? seg_of(s->e, b->cust[i])
+                                                            : b->ch[i]));
                 if (acc == UINT32_MAX)
                         return -1;
                 s->m.acc[(size_t) acc * ENG_NSLOT + b->slot[i]]++;
@@ -432,6 +443,8 @@ static int cmp_score_row(const void *pa, const void *pb) {
                 return a->sentiment < b->sentiment ? -1 : 1;
         if (strcmp(a->theme, b->theme) != 0)
                 return strcmp(a->theme, b->theme);
+        if (strcmp(a->segment, b->segment) != 0)
+                return strcmp(a->segment, b->segment);
         return strcmp(a->channel, b->channel);
 }
 
@@ -447,14 +460,14 @@ static tp_rc budget_error(tp_err *err, const char *what, uint64_t limit) {
 
 tp_rc tp_engine_scores_run(tp_engine *e, const tp_engine_scores_query *q, tp_engine_scores **ret, tp_err *err) {
         tp_engine_scores *res = NULL;
-        uint8_t *tpf = NULL, chf[256], sentf[4], *tsf = NULL;
+        uint8_t *tpf = NULL, chf[256], sentf[4], *tsf = NULL, segf[256];
         uint32_t *tpmap = NULL;
         sctx s = { 0 };
         tp_rc rc = TP_OK;
         int64_t lo, hi;
         int locked = 0;
 
-        if ((unsigned) q->group > TP_ENGINE_GROUP_THEME ||
+        if ((unsigned) q->group > TP_ENGINE_GROUP_SEGMENT ||
             (q->group == TP_ENGINE_GROUP_STAGE && (!q->stage_fn || q->nstages < 1 || q->nstages > TP_ENGINE_STAGES_MAX)))
                 return tp_err_setf(err, TP_INVALID, "group", "unknown grouping %d", (int) q->group);
         if ((unsigned) q->bucket > TP_ENGINE_BUCKET_MONTH)
@@ -526,7 +539,17 @@ tp_rc tp_engine_scores_run(tp_engine *e, const tp_engine_scores_query *q, tp_eng
         }
         s.gsent = q->group == TP_ENGINE_GROUP_SENTIMENT;
         s.gtheme = q->group == TP_ENGINE_GROUP_THEME;
-        s.nchg = s.gch ? e->chans.n : s.gsent ? 4 : s.gtheme ? e->tkeys.n + 1 : 1;
+        s.gseg = q->group == TP_ENGINE_GROUP_SEGMENT;
+        s.nchg = s.gch ? e->chans.n : s.gsent ? 4 : s.gtheme ? e->tkeys.n + 1 : s.gseg ? (e->segs.n ? e->segs.n : 1) : 1;
+        if (q->segments) {
+                memset(segf, 0, sizeof(segf));
+                for (size_t i = 0; i < q->nsegments; i++) {
+                        int c = !q->segments[i] || !*q->segments[i] ? 0 : eng_sdict_find(&e->segs, q->segments[i]);
+                        if (c >= 0)
+                                segf[c] = 1;
+                }
+                s.segf = segf;
+        }
         if (q->sentiments) {
                 for (int k = 0; k < 4; k++)
                         sentf[k] = (uint8_t) ((q->sentiments >> k) & 1);
@@ -562,7 +585,7 @@ tp_rc tp_engine_scores_run(tp_engine *e, const tp_engine_scores_query *q, tp_eng
                 /* The rollup has no channel, sentiment or theme; its slots serve
                  * the detractor filter as any metric filter. */
                 int use_roll = q->strategy == TP_ENGINE_AUTO && !q->channels && !s.gch && !s.sentf && !s.tsf &&
-                               !s.gsent && !s.gtheme;
+                               !s.gsent && !s.gtheme && !s.segf && !s.gseg;
                 int r = 0;
 
                 s.nb = 1;
@@ -634,6 +657,8 @@ tp_rc tp_engine_scores_run(tp_engine *e, const tp_engine_scores_query *q, tp_eng
                 row->sentiment = s.gsent ? (int) ch : 0;
                 if (s.gtheme && ch > 0)
                         memcpy(row->theme, e->tkeys.names[ch - 1], sizeof(row->theme));
+                if (s.gseg && ch > 0)
+                        memcpy(row->segment, e->segs.names[ch], sizeof(row->segment));
                 row_stats(c, e->o.min_n, row);
         }
         if (res->nrows)

@@ -65,8 +65,8 @@ static tp_rc split_list(const char *name, char *s, char **items, size_t *ret_n, 
 }
 
 static tp_rc parse_scores(tp_param_fn get, void *arg, tp_catalog *cat, tp_report_args *a, tp_err *err) {
-        static const char *const groups[] = { "none", "touchpoint", "channel", "touchpoint,channel",
-                                              "stage", "sentiment", "theme" };
+        static const char *const groups[] = { "none",  "touchpoint", "channel", "touchpoint,channel",
+                                              "stage", "sentiment",  "theme",   "segment" };
         static const char *const buckets[] = { "none", "day", "week", "month" };
         char *items[TP_REPORT_MAX_LIST], *copy;
         int group = 0, bucket = 0;
@@ -74,7 +74,7 @@ static tp_rc parse_scores(tp_param_fn get, void *arg, tp_catalog *cat, tp_report
         size_t n;
         tp_rc rc;
 
-        if ((rc = pick(get, arg, "group", groups, 7, &group, err)) != TP_OK ||
+        if ((rc = pick(get, arg, "group", groups, 8, &group, err)) != TP_OK ||
             (rc = pick(get, arg, "bucket", buckets, 4, &bucket, err)) != TP_OK)
                 return rc;
         a->scores.group = (tp_engine_group) group;
@@ -159,6 +159,22 @@ static tp_rc parse_scores(tp_param_fn get, void *arg, tp_catalog *cat, tp_report
                                            "'theme' must be a theme key such as 'delivery' (touchpoint text themes)");
                 (void) snprintf(a->theme, sizeof(a->theme), "%s", s);
                 a->scores.theme = a->theme;
+        }
+        if ((s = get(arg, "segment"))) {
+                if (!(a->segment_text = tp_strdup(s)))
+                        return tp_err_set(err, TP_NOMEM, "out of memory");
+                if ((rc = split_list("segment", a->segment_text, items, &n, err)) != TP_OK)
+                        return rc;
+                for (size_t i = 0; i < n; i++) {
+                        if (strlen(items[i]) > 31)
+                                return tp_err_setc(err, TP_INVALID, "invalid_value", "segment",
+                                                   "a segment name has at most 31 bytes");
+                        a->segments[i] = strcmp(items[i], "none") == 0 ? "" : items[i];
+                }
+                if (n) {
+                        a->scores.segments = a->segments;
+                        a->scores.nsegments = n;
+                }
         }
         if ((s = get(arg, "detractors"))) {
                 if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0)
@@ -286,6 +302,8 @@ tp_rc tp_report_parse(tp_report_kind kind, tp_param_fn get, void *arg, tp_catalo
 void tp_report_args_done(tp_report_args *a) {
         tp_free(a->channel_text);
         a->channel_text = NULL;
+        tp_free(a->segment_text);
+        a->segment_text = NULL;
 }
 
 static json_t *attribution_json(const tp_engine_last_touch *r, tp_catalog *cat, long long lookback_days) {

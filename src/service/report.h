@@ -58,6 +58,8 @@ typedef struct tp_report_args {
         int64_t tps[TP_REPORT_MAX_LIST];
         const char *channels[TP_REPORT_MAX_LIST];
         char *channel_text; /* owned: the channels point into it */
+        const char *segments[TP_REPORT_MAX_LIST];
+        char *segment_text; /* owned: the segments point into it */
         const struct tp_text *text; /* themes: names of the theme keys (may be NULL); set by the caller */
         char theme[32];             /* the theme filter's key (scores.theme points here) */
 } tp_report_args;
@@ -66,7 +68,8 @@ typedef struct tp_report_args {
  *   all:          from, to (a local date 2024-04-01 in UTC+7, or RFC 3339)
  *   scores:       group none|touchpoint|channel|touchpoint,channel|stage|sentiment|theme;
  *                 bucket none|day|week|month; touchpoint, channel, metric, sentiment (comma-separated
- *                 lists), theme (a key), detractors (0|1: only unhappy answers)
+ *                 lists), theme (a key), detractors (0|1: only unhappy answers), segment (a list;
+ *                 "none" for customers without one); group also segment
  *   themes:       the filters of scores, and bucket for the trend
  *   attribution:  model first|last|last_non_direct|linear|time_decay|position|markov|shapley
  *                 (default last), conversion (an event type, default purchase), lookback_days 0..3650,

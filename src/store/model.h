@@ -89,6 +89,14 @@ typedef struct tp_key_rec {
                                  * (CORS), space-separated; NULL or "" for none */
 } tp_key_rec;
 
+/* What the business tells about a customer (a CRM's segment and attributes). */
+typedef struct tp_customer {
+        const char *id;
+        const char *segment;    /* e.g. "vip", or NULL */
+        const char *attributes; /* compact JSON object text, or NULL */
+        int64_t updated;        /* Unix seconds */
+} tp_customer;
+
 /* One row of a customer's timeline: an event or a response. */
 typedef struct tp_timeline_row {
         int is_response;

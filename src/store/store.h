@@ -31,6 +31,7 @@ typedef int (*tp_store_timeline_fn)(void *arg, const tp_timeline_row *row);
 typedef int (*tp_store_journey_fn)(void *arg, const char *key, const char *doc, int64_t updated);
 typedef int (*tp_store_event_fn)(void *arg, int64_t seq, const tp_event *ev);
 typedef int (*tp_store_response_fn)(void *arg, int64_t seq, const tp_response *r);
+typedef int (*tp_store_customer_fn)(void *arg, const tp_customer *c);
 /* Light scan row: sequence number, customer (NULL if anonymous), time. */
 typedef int (*tp_store_ckey_fn)(void *arg, int64_t seq, const char *customer, int64_t ts);
 
@@ -54,7 +55,7 @@ typedef struct tp_response_filter {
 #define TP_STORE_READONLY 0x1 /* no writes, no migration */
 #define TP_STORE_BULK 0x2     /* bulk import: large cache; durability unchanged */
 
-#define TP_STORE_OPS_VERSION 2
+#define TP_STORE_OPS_VERSION 3
 
 struct tp_store_ops {
         int version;        /* TP_STORE_OPS_VERSION the backend was built for */
@@ -137,6 +138,11 @@ struct tp_store_ops {
                                tp_err *err);
         /* *ret_found = 1 when a response with this id is stored. */
         tp_rc (*response_exists)(tp_store *s, const char *id, int *ret_found, tp_err *err);
+
+        /* Version 3. */
+        /* Insert or replace a customer's segment and attributes (own transaction). */
+        tp_rc (*customer_put)(tp_store *s, const tp_customer *c, tp_err *err);
+        tp_rc (*customer_scan)(tp_store *s, tp_store_customer_fn fn, void *arg, tp_err *err);
 };
 
 struct tp_store {
@@ -223,6 +229,12 @@ static inline tp_rc tp_store_response_list(
 }
 static inline tp_rc tp_store_response_exists(tp_store *s, const char *id, int *ret_found, tp_err *err) {
         return s->ops->response_exists(s, id, ret_found, err);
+}
+static inline tp_rc tp_store_customer_put(tp_store *s, const tp_customer *c, tp_err *err) {
+        return s->ops->customer_put(s, c, err);
+}
+static inline tp_rc tp_store_customer_scan(tp_store *s, tp_store_customer_fn fn, void *arg, tp_err *err) {
+        return s->ops->customer_scan(s, fn, arg, err);
 }
 static inline tp_rc tp_store_rows_get(
         tp_store *s, const int64_t *keys, size_t n, tp_store_timeline_fn fn, void *arg, tp_err *err) {

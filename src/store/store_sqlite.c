@@ -47,6 +47,8 @@ enum {
         ST_RESPONSE_SCAN_CORE,
         ST_RESPONSE_BY_ID,
         ST_RESPONSE_LIST,
+        ST_CUSTOMER_PUT,
+        ST_CUSTOMER_SCAN,
         ST_CKEY_EVENTS,
         ST_CKEY_RESPONSES,
         ST_COUNT_EVENTS,
@@ -103,6 +105,10 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_RESPONSE_SCAN_CORE] = "SELECT seq, NULL, customer, touchpoint, channel, metric, score, NULL, NULL, ts, "
                                   "NULL, sentiment, NULL, themes FROM responses WHERE seq > ?1 ORDER BY seq",
         [ST_RESPONSE_BY_ID] = "SELECT seq FROM responses WHERE id = ?1",
+        [ST_CUSTOMER_PUT] = "INSERT INTO customers(id, segment, attributes, updated) VALUES (?1, ?2, ?3, ?4) "
+                            "ON CONFLICT(id) DO UPDATE SET segment = excluded.segment, "
+                            "attributes = excluded.attributes, updated = excluded.updated",
+        [ST_CUSTOMER_SCAN] = "SELECT id, segment, attributes, updated FROM customers ORDER BY id",
         /* One statement for every filter: an unset parameter (NULL) disables its
          * clause.  Newest first by seq, the rowid, so paging is a range scan. */
         [ST_RESPONSE_LIST] = "SELECT seq, id, customer, touchpoint, channel, metric, score, comment, language, "
@@ -150,6 +156,8 @@ static const char *const migrations[] = {
         "ALTER TABLE responses ADD COLUMN sentiment_conf REAL;"
         "ALTER TABLE responses ADD COLUMN themes TEXT;"
         "ALTER TABLE api_keys ADD COLUMN origins TEXT;",
+        /* 5: customers' segment and attributes (from a CRM), for breakdowns. */
+        "CREATE TABLE customers(id TEXT PRIMARY KEY, segment TEXT, attributes TEXT, updated INTEGER NOT NULL);",
 };
 #define SCHEMA_VERSION ((int) (sizeof(migrations) / sizeof(migrations[0])))
 
@@ -918,6 +926,38 @@ static tp_rc sq_response_exists(tp_store *s, const char *id, int *ret_found, tp_
         return TP_OK;
 }
 
+static tp_rc sq_customer_put(tp_store *s, const tp_customer *c, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st = NULL;
+        tp_rc rc = get_stmt(q, ST_CUSTOMER_PUT, &st, err);
+
+        if (rc != TP_OK)
+                return rc;
+        bind_text(st, 1, c->id);
+        bind_text(st, 2, c->segment);
+        bind_text(st, 3, c->attributes);
+        sqlite3_bind_int64(st, 4, c->updated);
+        return step_done(q, st, err);
+}
+
+static tp_rc sq_customer_scan(tp_store *s, tp_store_customer_fn fn, void *arg, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st = NULL;
+        tp_rc rc = get_stmt(q, ST_CUSTOMER_SCAN, &st, err);
+        int src;
+
+        if (rc != TP_OK)
+                return rc;
+        while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+                tp_customer c = { .id = col_text(st, 0), .segment = col_text(st, 1), .attributes = col_text(st, 2),
+                                  .updated = sqlite3_column_int64(st, 3) };
+                if (fn(arg, &c))
+                        break;
+        }
+        sqlite3_reset(st);
+        return src == SQLITE_ROW || src == SQLITE_DONE ? TP_OK : sq_fail(q, src, err);
+}
+
 static tp_rc sq_ckey_scan(tp_store *s, int responses, int64_t after_seq, tp_store_ckey_fn fn, void *arg,
                           tp_err *err) {
         sqlite_store *q = (sqlite_store *) s;
@@ -1026,6 +1066,8 @@ const tp_store_ops tp_store_sqlite_ops = {
         .response_scan_core = sq_response_scan_core,
         .response_list     = sq_response_list,
         .response_exists   = sq_response_exists,
+        .customer_put      = sq_customer_put,
+        .customer_scan     = sq_customer_scan,
         .ckey_scan         = sq_ckey_scan,
         .counts            = sq_counts,
         .check             = sq_check,

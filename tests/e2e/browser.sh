@@ -64,6 +64,13 @@ INGEST=$("$TP" key create --db "sqlite:$DB" --scope ingest --name shop --origin 
 
 case $WEBOUT in /*) WEBABS=$WEBOUT ;; *) WEBABS=$ROOT/$WEBOUT ;; esac
 start_server --web "$WEBABS" || finish
+# Segments for a few customers (a CRM would send these), so the segment filter is real.
+for c in c0000001 c0000002 c0000003; do
+        curl -s -o /dev/null --max-time 15 -X PUT -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+                -d '{"segment":"vip"}' "$BASE/v1/customers/$c"
+done
+curl -s -o /dev/null --max-time 15 -X PUT -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+        -d '{"segment":"khách mới"}' "$BASE/v1/customers/c0000004"
 
 # ---- the browser checks -----------------------------------------------------------------
 for js in tests/browser/*.mjs; do

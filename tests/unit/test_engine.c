@@ -273,6 +273,71 @@ static void test_sentiment_and_themes(void **state) {
         tp_engine_free(e);
 }
 
+/* Segments: k1 vip (NPS 10, 9), k2 regular (3), k3 none (7), anonymous (0).
+ * By segment: none {7, 0} n 2, -50; regular {3} -100; vip {10, 9} 100.
+ * segment=vip,none: n 4.  Re-segmenting k2 to vip moves its answer. */
+static void test_segments(void **state) {
+        tp_engine *e = mk_engine(TP_ENGINE_TZ_DEFAULT, 1024);
+        static const char *const vip_none[] = { "vip", "" };
+        tp_engine_scores_query q;
+        tp_engine_scores *r;
+        tp_engine_segment *segs = NULL;
+        size_t nsegs = 0;
+        tp_err err = { 0 };
+        int64_t t0 = 1717200000;
+        tp_response anon = { .id = "r", .touchpoint = 1, .metric = TP_METRIC_NPS, .score = 0, .ts = t0 + 500 };
+
+        (void) state;
+        assert_int_equal(tp_engine_set_segment(e, "k1", "vip", &err), TP_OK);
+        assert_int_equal(tp_engine_set_segment(e, "k2", "regular", &err), TP_OK);
+        assert_int_equal(tp_engine_set_segment(e, "", "vip", &err), TP_INVALID);
+        for (int i = 0; i < 2; i++) {
+                tp_response x = { .id = "r", .customer = "k1", .touchpoint = 1, .metric = TP_METRIC_NPS,
+                                  .score = 10 - i, .ts = t0 + i };
+                assert_int_equal(tp_engine_add_response(e, i + 1, &x, &err), TP_OK);
+        }
+        {
+                tp_response x = { .id = "r", .customer = "k2", .touchpoint = 1, .metric = TP_METRIC_NPS, .score = 3, .ts = t0 + 10 };
+                tp_response y = { .id = "r", .customer = "k3", .touchpoint = 1, .metric = TP_METRIC_NPS, .score = 7, .ts = t0 + 20 };
+                assert_int_equal(tp_engine_add_response(e, 3, &x, &err), TP_OK);
+                assert_int_equal(tp_engine_add_response(e, 4, &y, &err), TP_OK);
+                assert_int_equal(tp_engine_add_response(e, 5, &anon, &err), TP_OK);
+        }
+        r = scores_all(e, TP_ENGINE_GROUP_SEGMENT, TP_ENGINE_BUCKET_NONE);
+        assert_int_equal(r->nrows, 3);
+        assert_string_equal(r->rows[0].segment, "");
+        assert_int_equal(r->rows[0].nps.n, 2);
+        near(r->rows[0].nps.score, -50.0, 1e-12, "none");
+        assert_string_equal(r->rows[1].segment, "regular");
+        near(r->rows[1].nps.score, -100.0, 1e-12, "regular");
+        assert_string_equal(r->rows[2].segment, "vip");
+        assert_int_equal(r->rows[2].nps.n, 2);
+        near(r->rows[2].nps.score, 100.0, 1e-12, "vip");
+        tp_engine_scores_free(r);
+
+        tp_engine_scores_query_init(&q);
+        q.segments = vip_none;
+        q.nsegments = 2;
+        r = scores(e, &q);
+        assert_int_equal(r->rows[0].nps.n, 4);
+        tp_engine_scores_free(r);
+
+        assert_int_equal(tp_engine_set_segment(e, "k2", "vip", &err), TP_OK);
+        q.nsegments = 1;
+        r = scores(e, &q);
+        assert_int_equal(r->rows[0].nps.n, 3);
+        tp_engine_scores_free(r);
+
+        assert_int_equal(tp_engine_segments(e, &segs, &nsegs, &err), TP_OK);
+        assert_int_equal(nsegs, 2);
+        assert_string_equal(segs[0].name, "vip");
+        assert_int_equal(segs[0].customers, 2);
+        assert_string_equal(segs[1].name, "regular");
+        assert_int_equal(segs[1].customers, 0);
+        tp_free(segs);
+        tp_engine_free(e);
+}
+
 /* 20 CSAT answers: 1, 2, 3 x3, 4 x7, 5 x8.  top2 = 15, 75%; mean = 80 / 20 = 4.
  * Wilson, z = 1.96, z^2 = 3.8416, p = 0.75, n = 20:
  *   den  = 1 + 3.8416/20 = 1.19208
@@ -2426,6 +2491,7 @@ int main(void) {
                 cmocka_unit_test(test_budgets),
                 cmocka_unit_test(test_json),
                 cmocka_unit_test(test_sentiment_and_themes),
+                cmocka_unit_test(test_segments),
                 cmocka_unit_test(test_load_from_store),
                 cmocka_unit_test(test_catch_up_bounded),
                 cmocka_unit_test(test_load_refused_row),

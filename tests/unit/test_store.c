@@ -35,7 +35,7 @@ typedef struct fx {
 } fx;
 
 #define STORE_SENTINEL ((tp_store *) 0x1)
-#define LATEST 4 /* the newest schema version */
+#define LATEST 5 /* the newest schema version */
 
 static void rm_db(const char *path) {
         char p[200];
@@ -841,6 +841,39 @@ static void test_response_list(void **state) {
         assert_int_equal(found, 0);
 }
 
+typedef struct cust_seen {
+        int n;
+        char line[8][96];
+} cust_seen;
+
+static int collect_cust(void *arg, const tp_customer *c) {
+        cust_seen *x = arg;
+
+        if (x->n < 8)
+                (void) snprintf(x->line[x->n++], 96, "%s|%s|%s|%lld", c->id, c->segment ? c->segment : "-",
+                                c->attributes ? c->attributes : "-", (long long) c->updated);
+        return 0;
+}
+
+static void test_customers(void **state) {
+        fx *f = *state;
+        tp_err err = { 0 };
+        cust_seen seen = { 0 };
+        tp_customer a = { .id = "kh-2", .segment = "vip", .attributes = "{\"city\":\"HCM\"}", .updated = 10 };
+        tp_customer b = { .id = "kh-1", .segment = NULL, .attributes = NULL, .updated = 11 };
+
+        migrated(f);
+        assert_int_equal(tp_store_customer_put(f->s, &a, &err), TP_OK);
+        assert_int_equal(tp_store_customer_put(f->s, &b, &err), TP_OK);
+        a.segment = "regular"; /* a later put replaces */
+        a.updated = 12;
+        assert_int_equal(tp_store_customer_put(f->s, &a, &err), TP_OK);
+        assert_int_equal(tp_store_customer_scan(f->s, collect_cust, &seen, &err), TP_OK);
+        assert_int_equal(seen.n, 2);
+        assert_string_equal(seen.line[0], "kh-1|-|-|11");
+        assert_string_equal(seen.line[1], "kh-2|regular|{\"city\":\"HCM\"}|12");
+}
+
 static void test_keys(void **state) {
         fx *f = *state;
         tp_err err = { 0 };
@@ -1313,6 +1346,7 @@ int main(void) {
                 BOTH(test_touchpoint_ensure),
                 BOTH(test_keys),
                 BOTH(test_response_list),
+                BOTH(test_customers),
                 BOTH(test_meta),
                 BOTH(test_rows_get),
                 BOTH(test_rows_get_stop_early),

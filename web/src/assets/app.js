@@ -99,8 +99,8 @@ async function loadFilterSources() {
   } catch (e) { journeys = []; }
   try {
     const s = await api.get('/v1/segments');
-    segmentsAvailable = true;
     const segs = ((s && s.segments) || []).map((x) => (typeof x === 'string' ? [x, x] : [x.key, (x.name && (x.name[getLang()] || x.name.en)) || x.key]));
+    segmentsAvailable = segs.length > 0; // none defined yet: nothing to choose
     $('f-segment').dataset.list = JSON.stringify(segs);
   } catch (e) {
     segmentsAvailable = false; // 404: the server has no segments; hide the filter
