@@ -28,6 +28,7 @@ tp_rc api_session_post(tp_req *req, tp_resp *resp);
 tp_rc api_session_get(tp_req *req, tp_resp *resp);
 tp_rc api_session_delete(tp_req *req, tp_resp *resp);
 tp_rc api_touchpoint_get(tp_req *req, tp_resp *resp);
+json_t *api_touchpoint_public(tp_catalog *cat, const char *key);
 
 tp_rc api_links_post(tp_req *req, tp_resp *resp);
 tp_rc api_link_qr(tp_req *req, tp_resp *resp);

@@ -105,25 +105,31 @@ tp_rc api_touchpoints_list(tp_req *req, tp_resp *resp) {
         return tp_http_reply_json(resp, 200, json_pack("{s:o}", "touchpoints", arr));
 }
 
-/* One touchpoint's public face, for pages that hold only an ingest key (the
- * kiosk shows its name): no department, no expected scores. */
-tp_rc api_touchpoint_get(tp_req *req, tp_resp *resp) {
-        json_t *arr = tp_catalog_to_json(req->ctx->cat), *t;
+/* One touchpoint's public face, for pages that hold only an ingest key or no
+ * key at all (the kiosk, the survey page): no department, no expected
+ * scores.  NULL when the key is unknown (or out of memory). */
+json_t *api_touchpoint_public(tp_catalog *cat, const char *key) {
+        json_t *arr = tp_catalog_to_json(cat), *t, *o = NULL;
         size_t i;
 
-        if (!arr)
-                return tp_err_set(&req->err, TP_NOMEM, "out of memory");
         json_array_foreach (arr, i, t) {
                 json_t *name = json_object_get(t, "name");
-                if (strcmp(json_string_value(json_object_get(t, "key")), req->params[0]) != 0)
+                if (strcmp(json_string_value(json_object_get(t, "key")), key) != 0)
                         continue;
-                json_t *o = json_pack("{s:O, s:O?, s:O?, s:O?, s:O?}", "key", json_object_get(t, "key"), "name_vi",
-                                      json_object_get(name, "vi"), "name_en", json_object_get(name, "en"), "channel",
-                                      json_object_get(t, "channel"), "stage", json_object_get(t, "stage"));
-                json_decref(arr);
-                return tp_http_reply_json(resp, 200, o);
+                o = json_pack("{s:O, s:O?, s:O?, s:O?, s:O?}", "key", json_object_get(t, "key"), "name_vi",
+                              json_object_get(name, "vi"), "name_en", json_object_get(name, "en"), "channel",
+                              json_object_get(t, "channel"), "stage", json_object_get(t, "stage"));
+                break;
         }
         json_decref(arr);
-        return tp_err_setc(&req->err, TP_NOTFOUND, "unknown_touchpoint", "touchpoint", "no touchpoint '%.64s'",
-                           req->params[0]);
+        return o;
+}
+
+tp_rc api_touchpoint_get(tp_req *req, tp_resp *resp) {
+        json_t *o = api_touchpoint_public(req->ctx->cat, req->params[0]);
+
+        if (!o)
+                return tp_err_setc(&req->err, TP_NOTFOUND, "unknown_touchpoint", "touchpoint", "no touchpoint '%.64s'",
+                                   req->params[0]);
+        return tp_http_reply_json(resp, 200, o);
 }

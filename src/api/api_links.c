@@ -132,49 +132,43 @@ tp_rc api_link_qr(tp_req *req, tp_resp *resp) {
         return TP_OK;
 }
 
-static tp_rc used(tp_req *req, const tp_link *l, int *ret) {
-        char id[32];
-        tp_rc rc;
-
-        tp_link_response_id(l, id);
-        pthread_mutex_lock(&req->ctx->store_lock);
-        rc = tp_store_response_exists(req->ctx->store, id, ret, &req->err);
-        pthread_mutex_unlock(&req->ctx->store_lock);
-        return rc;
-}
-
 static tp_rc used_error(tp_req *req) {
         return tp_err_setc(&req->err, TP_GONE, "link_used", "token", "this survey link has already been answered");
 }
 
-tp_rc api_survey_get(tp_req *req, tp_resp *resp) {
-        char name_vi[256] = "", name_en[256] = "", exp[40];
-        json_t *arr, *t;
-        size_t i;
-        int is_used = 0;
-        tp_link l;
-        tp_rc rc = open_link(req, &l);
+/* The link of the request's token, if it is still open: valid, not expired
+ * and not answered yet (410 link_used). */
+static tp_rc open_unused(tp_req *req, tp_link *l) {
+        char id[32];
+        int found = 0;
+        tp_rc rc = open_link(req, l);
 
-        if (rc == TP_OK)
-                rc = used(req, &l, &is_used);
         if (rc != TP_OK)
                 return rc;
-        if (is_used)
-                return used_error(req);
-        arr = tp_catalog_to_json(req->ctx->cat);
-        json_array_foreach (arr, i, t) {
-                json_t *name = json_object_get(t, "name");
-                if (strcmp(str(t, "key"), l.touchpoint) != 0)
-                        continue;
-                (void) snprintf(name_vi, sizeof(name_vi), "%s", str(name, "vi") ? str(name, "vi") : l.touchpoint);
-                (void) snprintf(name_en, sizeof(name_en), "%s", str(name, "en") ? str(name, "en") : l.touchpoint);
-        }
-        json_decref(arr);
+        tp_link_response_id(l, id);
+        pthread_mutex_lock(&req->ctx->store_lock);
+        rc = tp_store_response_exists(req->ctx->store, id, &found, &req->err);
+        pthread_mutex_unlock(&req->ctx->store_lock);
+        if (rc == TP_OK && found)
+                rc = used_error(req);
+        return rc;
+}
+
+tp_rc api_survey_get(tp_req *req, tp_resp *resp) {
+        json_t *tp;
+        char exp[40];
+        tp_link l;
+        tp_rc rc = open_unused(req, &l);
+
+        if (rc != TP_OK)
+                return rc;
+        tp = api_touchpoint_public(req->ctx->cat, l.touchpoint);
+        if (!tp) /* a touchpoint cannot be deleted, so only out of memory gets here */
+                return tp_err_set(&req->err, TP_NOMEM, "out of memory");
         tp_time_format_rfc3339(l.expires, exp, sizeof(exp));
         return tp_http_reply_json(resp, 200,
-                                  json_pack("{s:{s:s, s:s, s:s}, s:s, s:s, s:s}", "touchpoint", "key", l.touchpoint,
-                                            "name_vi", name_vi, "name_en", name_en, "metric",
-                                            tp_metric_name(l.metric), "lang", l.lang, "expires", exp));
+                                  json_pack("{s:o, s:s, s:s, s:s}", "touchpoint", tp, "metric", tp_metric_name(l.metric),
+                                            "lang", l.lang, "expires", exp));
 }
 
 /* The answer becomes one response of the link's customer and touchpoint and
@@ -183,16 +177,11 @@ tp_rc api_survey_post(tp_req *req, tp_resp *resp) {
         tp_vctx v = { .cat = req->ctx->cat, .lim = &req->ctx->cfg->lim, .now = tp_time_now(), .ann = req->ctx->ann };
         json_t *doc = NULL, *score, *comment, *item;
         char id[32], *text;
-        int is_used = 0;
         tp_link l;
-        tp_rc rc = open_link(req, &l);
+        tp_rc rc = open_unused(req, &l);
 
-        if (rc == TP_OK)
-                rc = used(req, &l, &is_used);
         if (rc != TP_OK)
                 return rc;
-        if (is_used)
-                return used_error(req);
         rc = tp_json_parse(req->body.data, req->body.len, req->ctx->cfg->lim.max_depth, &doc, &req->err);
         if (rc != TP_OK)
                 return rc;
