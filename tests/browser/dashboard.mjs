@@ -30,7 +30,7 @@ async function waitReady(page, name) {
 const PAGES = [
   ['overview', '#/overview', ['nps-gauge', 'trend', 'volume']],
   ['map', '#/map', ['journey-map']],
-  ['touchpoint', `#/touchpoint/${TP}`, ['tp-trend', 'tp-distribution']],
+  ['touchpoint', `#/touchpoint/${TP}`, ['tp-trend', 'tp-distribution', 'tp-themes']],
   ['weakest', '#/weakest', ['weakest']],
   ['matrix', '#/matrix', ['priority-matrix']],
   ['flows', '#/flows', ['sankey', 'funnel', 'next']],

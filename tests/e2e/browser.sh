@@ -50,7 +50,7 @@ start=$(date -u -d "$end - 120 days" +%Y-%m-%d)
 node tests/browser/host.mjs >"$T/host.out" 2>"$T/host.err" &
 HOST_PID=$!
 i=0
-while [ $i -lt 100 ] && ! grep -q '^listening on ' "$T/host.out"; do
+while [ $i -lt 100 ] && ! grep -qs '^listening on ' "$T/host.out"; do
         kill -0 "$HOST_PID" 2>/dev/null || break
         sleep 0.1
         i=$((i + 1))

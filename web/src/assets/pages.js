@@ -314,10 +314,12 @@ async function journeyMap(ctx) {
 async function touchpoint(ctx) {
   const key = ctx.arg;
   const iv = intervalPicker(ctx);
-  const [cat, tot, trend] = await Promise.all([
+  const [cat, tot, trend, why] = await Promise.all([
     catalogue(),
     api.get('/v1/reports/scores', rq(ctx.filters, { touchpoint: key })),
     api.get('/v1/reports/scores', rq(ctx.filters, { touchpoint: key, bucket: iv.value })),
+    // What the unhappy answers' comments talk about (older servers: no themes report).
+    api.get('/v1/reports/themes', rq(ctx.filters, { touchpoint: key, detractors: 1 })).catch(() => null),
   ]);
   const name = tpName(cat, key);
   pageHead(ctx, t('tp_title', { name }));
@@ -376,6 +378,35 @@ async function touchpoint(ctx) {
     ],
     rows: dist,
   });
+
+  if (why) {
+    const th = (why.themes || []).slice(0, 10);
+    const themeName = (r) => (getLang() === 'en' ? r.name_en : r.name_vi) || r.theme;
+    chartCard(grid, {
+      name: 'tp-themes', title: t('detractor_themes'), help: t('detractor_themes_help', { n: fmtInt(why.commented || 0) }),
+      option: {
+        tooltip: { ...tooltipBase(), trigger: 'axis', axisPointer: { type: 'shadow' } },
+        legend: { top: 0 },
+        grid: { left: 160, right: 30, top: 30, bottom: 30 },
+        xAxis: { type: 'value' },
+        yAxis: { type: 'category', inverse: true, data: th.map(themeName) },
+        series: [
+          { name: t('negative'), type: 'bar', stack: 's', data: th.map((r) => r.negative), itemStyle: { color: '#c0392b' } },
+          { name: t('neutral'), type: 'bar', stack: 's', data: th.map((r) => r.neutral), itemStyle: { color: '#95a5a6' } },
+          { name: t('positive'), type: 'bar', stack: 's', data: th.map((r) => r.positive), itemStyle: { color: '#27ae60' } },
+        ],
+      },
+      columns: [
+        { key: 'theme', label: t('theme'), fmt: themeName },
+        { key: 'mentions', label: t('n'), fmt: (r) => fmtInt(r.mentions) },
+        { key: 'share', label: '%', fmt: (r) => fmtPct(r.share, 0), csv: (r) => r.share },
+        { key: 'negative', label: t('negative'), fmt: (r) => fmtInt(r.negative) },
+        { key: 'neutral', label: t('neutral'), fmt: (r) => fmtInt(r.neutral) },
+        { key: 'positive', label: t('positive'), fmt: (r) => fmtInt(r.positive) },
+      ],
+      rows: th,
+    });
+  }
 
   await comments(ctx, key);
 }
