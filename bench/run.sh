@@ -9,9 +9,16 @@
 #   6. HTTP: single-event requests over 64 keep-alive connections, p50/p99
 #   7. analytics (issue #3): engine start-up from the imported store, the six
 #      standard questions through the HTTP API, and the same SQL asked of SQLite
+#   8. dashboard overview (issue #5): the same server (imported store, --web
+#      BUILD/web) loads /#/overview in headless Chromium, signed in through the
+#      page's form; full load time per load, the median, the slowest API request,
+#      and the same requests from node (bench/dashboard.mjs).  Skipped, with a
+#      line saying so, when node, Chromium or playwright-core is missing.
 #
 # TP_BENCH_EVENTS (default 20000000) shrinks the data set for a quick run;
-# TP_BENCH_SECONDS (default 10) sets the length of each HTTP run.
+# TP_BENCH_SECONDS (default 10) sets the length of each HTTP run;
+# TP_BENCH_LOADS (default 5, after one warm-up) the number of timed dashboard
+# loads, TP_BENCH_DASHBOARD=0 skips them; TP_CHROMIUM (default /usr/bin/chromium).
 set -eu
 BUILD=${1:-build/release}
 TP=$BUILD/touchpoint
@@ -24,6 +31,9 @@ WORK=$(mktemp -d /tmp/tp-bench.XXXXXX)
 SERVER_PID=""
 PG_STARTED=""
 PGBIN=/usr/lib/postgresql/15/bin
+LOADS=${TP_BENCH_LOADS:-5}
+CHROMIUM=${TP_CHROMIUM:-/usr/bin/chromium}
+case $BUILD in /*) WEBDIR=$BUILD/web ;; *) WEBDIR=$(pwd)/$BUILD/web ;; esac
 
 cleanup() {
         [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
@@ -122,7 +132,7 @@ echo "== analytics: engine start-up and Q1-Q6 over HTTP"
 ADMIN=$("$TP" key create --db "sqlite:$WORK/import.db" --scope admin)
 : >"$WORK/out"
 t0=$(now)
-"$TP" serve --db "sqlite:$WORK/import.db" --listen 127.0.0.1:0 >"$WORK/out" 2>"$WORK/err" &
+"$TP" serve --db "sqlite:$WORK/import.db" --listen 127.0.0.1:0 --web "$WEBDIR" >"$WORK/out" 2>"$WORK/err" &
 SERVER_PID=$!
 URL=""
 for _ in $(seq 1200); do
@@ -145,6 +155,37 @@ Q3=$(median_ms "/v1/reports/scores?metric=nps&bucket=week")
 Q4=$(median_ms "/v1/reports/scores?metric=nps&group=touchpoint,channel&from=2024-04-01T00:00:00Z&to=2024-07-01T00:00:00Z")
 Q5=$(median_ms "/v1/reports/transitions")
 Q6=$(median_ms "/v1/attribution?model=last")
+
+echo "== dashboard overview: $LOADS loads after a warm-up, headless Chromium (bench/dashboard.mjs)"
+DASH_SKIP=""
+if [ "${TP_BENCH_DASHBOARD:-1}" = 0 ]; then
+        DASH_SKIP="TP_BENCH_DASHBOARD=0"
+elif ! command -v node >/dev/null 2>&1; then
+        DASH_SKIP="node is not installed (make deps)"
+elif [ ! -x "$CHROMIUM" ]; then
+        DASH_SKIP="no Chromium at $CHROMIUM (apt-get install chromium, or set TP_CHROMIUM)"
+elif [ ! -d "$(dirname "$0")/../web/node_modules/playwright-core" ]; then
+        DASH_SKIP="web/node_modules/playwright-core is missing (sh scripts/web.sh installs it)"
+elif [ ! -f "$WEBDIR/index.html" ]; then
+        DASH_SKIP="the dashboard is not built in $WEBDIR (make MODE=release)"
+fi
+DASH_MED="" DASH_LINE2="" DASH_FAIL=""
+if [ -z "$DASH_SKIP" ]; then
+        rc=0
+        TP_CHROMIUM=$CHROMIUM timeout -k 5 600 node "$(dirname "$0")/dashboard.mjs" "$URL" "$ADMIN" "$LOADS" \
+                >"$WORK/dash.txt" 2>"$WORK/dash.err" || rc=$?
+        grep -v '^[a-z_]*=' "$WORK/dash.txt" | sed 's/^./  &/'
+        dget() { sed -n "s/^$1=//p" "$WORK/dash.txt"; }
+        DASH_MED=$(dget median_ms)
+        if [ "$rc" -eq 0 ] && [ -n "$DASH_MED" ]; then
+                DASH_LINE2="slowest API request $(dget slowest_api): $(dget slowest_api_ms) ms in the browser, $(dget slowest_api_direct_ms) ms from node; charts drawn $(dget render_ms) ms after the last API answer"
+        else
+                DASH_FAIL="exit $rc: $(grep -h '^error: ' "$WORK/dash.txt" | head -n 1) $(tail -n 3 "$WORK/dash.err" | tr '\n' ' ')"
+                DASH_MED=""
+        fi
+else
+        echo "  skipped: $DASH_SKIP"
+fi
 stop_server
 
 echo "== the same questions asked of SQLite (../shared/bench/q*.sql)"
@@ -194,4 +235,13 @@ cat <<EOT
 | Q4 NPS per touchpoint x channel, 2024-Q2 | $Q4 | $S4 | $(ratio "$S4" "$Q4") |
 | Q5 transition matrix | $Q5 | $S5 | $(ratio "$S5" "$Q5") |
 | Q6 last-touch attribution | $Q6 | $S6 | $(ratio "$S6" "$Q6") |
+
 EOT
+if [ -n "$DASH_MED" ]; then
+        echo "dashboard overview: median $DASH_MED ms over $LOADS loads (target < 1000 ms)"
+        echo "  $DASH_LINE2"
+elif [ -n "$DASH_FAIL" ]; then
+        echo "dashboard overview: FAILED -- $DASH_FAIL"
+else
+        echo "dashboard overview: skipped -- $DASH_SKIP"
+fi

@@ -93,12 +93,12 @@ function fillFilterOptions() {
 }
 
 async function loadFilterSources() {
+  // Both requests at once: the first page waits for them.
+  const [jr, sr] = await Promise.allSettled([api.cached('/v1/journeys'), api.get('/v1/segments')]);
+  journeys = (jr.status === 'fulfilled' && jr.value && jr.value.journeys) || [];
   try {
-    const j = await api.cached('/v1/journeys');
-    journeys = (j && j.journeys) || [];
-  } catch (e) { journeys = []; }
-  try {
-    const s = await api.get('/v1/segments');
+    if (sr.status === 'rejected') throw sr.reason;
+    const s = sr.value;
     const segs = ((s && s.segments) || []).map((x) => (typeof x === 'string' ? [x, x] : [x.key, (x.name && (x.name[getLang()] || x.name.en)) || x.key]));
     segmentsAvailable = segs.length > 0; // none defined yet: nothing to choose
     $('f-segment').dataset.list = JSON.stringify(segs);

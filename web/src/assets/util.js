@@ -33,11 +33,20 @@ export function t(key, params) {
 
 // ---- numbers and dates (Intl, organisation's zone) ------------------------
 
+// Formatters are built once per language and options: an Intl constructor costs
+// far more than a format() call, and a page formats hundreds of cells.
 const nfCache = new Map();
 function nf(opts) {
-  const k = lang + JSON.stringify(opts);
+  const k = `${lang}|${opts.style || ''}|${opts.currency || ''}|${opts.signDisplay || ''}|${opts.minimumFractionDigits}|${opts.maximumFractionDigits}`;
   let f = nfCache.get(k);
   if (!f) { f = new Intl.NumberFormat(locale(), opts); nfCache.set(k, f); }
+  return f;
+}
+const dfCache = new Map();
+function df(name, opts) {
+  const k = `${lang}|${name}`;
+  let f = dfCache.get(k);
+  if (!f) { f = new Intl.DateTimeFormat(locale(), opts); dfCache.set(k, f); }
   return f;
 }
 export function fmtNum(v, digits = 1) {
@@ -64,7 +73,7 @@ export function fmtDateTime(iso) {
   if (!iso) return '–';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
-  return new Intl.DateTimeFormat(locale(), { timeZone: TZ, dateStyle: 'medium', timeStyle: 'short' }).format(d);
+  return df('datetime', { timeZone: TZ, dateStyle: 'medium', timeStyle: 'short' }).format(d);
 }
 // A report bucket: "2024-06-10" (day or week start) or "2024-06" (month), already local.
 export function fmtBucket(b, interval) {
@@ -72,8 +81,8 @@ export function fmtBucket(b, interval) {
   const parts = b.split('-').map(Number);
   // noon UTC of that local date keeps the calendar day whatever the zone.
   const d = new Date(Date.UTC(parts[0], parts[1] - 1, parts[2] || 1, 12));
-  const opts = interval === 'month' ? { year: 'numeric', month: 'short' } : { year: 'numeric', month: 'short', day: 'numeric' };
-  return new Intl.DateTimeFormat(locale(), { ...opts, timeZone: 'UTC' }).format(d);
+  if (interval === 'month') return df('month', { year: 'numeric', month: 'short', timeZone: 'UTC' }).format(d);
+  return df('day', { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' }).format(d);
 }
 
 // ---- DOM --------------------------------------------------------------------
