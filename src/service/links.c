@@ -10,7 +10,6 @@
 #include "service/links.h"
 #include "service/validate.h"
 
-#define TAG_LEN 16
 #define SEP '\n' /* ids cannot contain control characters (validate.c), so it is unambiguous */
 
 tp_rc tp_link_secret(tp_store *s, int create, unsigned char out[32], tp_err *err) {
@@ -62,14 +61,10 @@ tp_rc tp_link_fill(tp_catalog *cat, const char *touchpoint, const char *customer
         return TP_OK;
 }
 
-static void tag(const unsigned char secret[32], const unsigned char *msg, size_t len, unsigned char out[TAG_LEN]) {
-        crypto_generichash(out, TAG_LEN, msg, len, secret, 32);
-}
-
 tp_rc tp_link_make(const unsigned char secret[32], tp_link *l, char *token, size_t tokensz, tp_err *err) {
-        unsigned char rnd[TP_LINK_ID_LEN / 2], t[TAG_LEN];
+        unsigned char rnd[TP_LINK_ID_LEN / 2], box[crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + 400];
         char payload[400];
-        size_t plen, b64;
+        size_t plen, blen;
         int n;
 
         randombytes_buf(rnd, sizeof(rnd));
@@ -80,13 +75,15 @@ tp_rc tp_link_make(const unsigned char secret[32], tp_link *l, char *token, size
         if (n < 0 || (size_t) n >= sizeof(payload))
                 return tp_err_set(err, TP_INVALID, "link fields too long");
         plen = (size_t) n;
-        tag(secret, (const unsigned char *) payload, plen, t);
-        b64 = sodium_base64_encoded_len(plen, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-        if (b64 + sodium_base64_encoded_len(TAG_LEN, sodium_base64_VARIANT_URLSAFE_NO_PADDING) + 1 > tokensz)
+        /* nonce || secretbox(payload): sealed, so a forwarded link shows nobody the
+         * customer id, and authenticated, so a changed byte opens nothing. */
+        randombytes_buf(box, crypto_secretbox_NONCEBYTES);
+        crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, (const unsigned char *) payload, plen, box, secret);
+        sodium_memzero(payload, sizeof(payload));
+        blen = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + plen;
+        if (sodium_base64_encoded_len(blen, sodium_base64_VARIANT_URLSAFE_NO_PADDING) > tokensz)
                 return tp_err_set(err, TP_INVALID, "link token too long");
-        sodium_bin2base64(token, b64, (const unsigned char *) payload, plen, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-        token[b64 - 1] = '.';
-        sodium_bin2base64(token + b64, tokensz - b64, t, TAG_LEN, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+        sodium_bin2base64(token, tokensz, box, blen, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
         return TP_OK;
 }
 
@@ -109,22 +106,21 @@ static tp_rc invalid(tp_err *err) {
 }
 
 tp_rc tp_link_open(const unsigned char secret[32], const char *token, int64_t now, tp_link *ret, tp_err *err) {
-        unsigned char payload[400], t[TAG_LEN], want[TAG_LEN];
-        const char *dot = strchr(token, '.'), *p, *end;
+        unsigned char box[crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + 400], payload[400];
         char ver[4], exp[24], metric[16];
-        size_t plen = 0, tlen = 0;
+        const char *p, *end;
+        size_t blen = 0, plen;
         tp_link l = { 0 };
         char *e = NULL;
 
-        if (!dot || strlen(token) >= TP_LINK_TOKEN_MAX ||
-            sodium_base642bin(payload, sizeof(payload), token, (size_t) (dot - token), NULL, &plen, NULL,
+        if (strlen(token) >= TP_LINK_TOKEN_MAX ||
+            sodium_base642bin(box, sizeof(box), token, strlen(token), NULL, &blen, NULL,
                               sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-            sodium_base642bin(t, sizeof(t), dot + 1, strlen(dot + 1), NULL, &tlen, NULL,
-                              sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-            tlen != TAG_LEN)
+            blen <= crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
                 return invalid(err);
-        tag(secret, payload, plen, want);
-        if (sodium_memcmp(t, want, TAG_LEN) != 0)
+        plen = blen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
+        if (crypto_secretbox_open_easy(payload, box + crypto_secretbox_NONCEBYTES, blen - crypto_secretbox_NONCEBYTES,
+                                       box, secret) != 0)
                 return invalid(err);
         p = (const char *) payload;
         end = p + plen;
@@ -137,6 +133,7 @@ tp_rc tp_link_open(const unsigned char secret[32], const char *token, int64_t no
         l.expires = strtoll(exp, &e, 10);
         if (!e || *e)
                 return invalid(err);
+        sodium_memzero(payload, sizeof(payload));
         *ret = l;
         if (now >= l.expires)
                 return tp_err_setc(err, TP_GONE, "link_expired", "token", "this survey link has expired");

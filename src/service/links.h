@@ -3,9 +3,10 @@
  * links.h -- signed, expiring, single-use survey links for email and SMS.
  *
  * A link's token carries everything the survey needs (touchpoint, customer,
- * metric, language, channel, expiry, a random id) and a keyed BLAKE2b tag
- * made with a 256-bit secret kept in the store's meta table, so the server
- * keeps no per-link state and a changed byte is refused.  Single use needs no
+ * metric, language, channel, expiry, a random id), sealed with libsodium's
+ * secretbox (XSalsa20-Poly1305) under a 256-bit secret kept in the store's
+ * meta table: the server keeps no per-link state, a forwarded link shows
+ * nobody the customer id, and a changed byte is refused.  Single use needs no
  * state either: the answer is stored as the response with id "link-<id>", and
  * the store's idempotent ids make a second answer a duplicate.
  *
