@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cli_link.c -- `touchpoint link create`: a signed, expiring, single-use survey
+ * cli_link.c -- `touchpoint link create`: a sealed, expiring, single-use survey
  * link for one customer and touchpoint (service/links.h), printed for an email
  * or SMS, with its QR code as a PNG file on request.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * links.h -- signed, expiring, single-use survey links for email and SMS.
+ * links.h -- sealed, expiring, single-use survey links for email and SMS.
  *
  * A link's token carries everything the survey needs (touchpoint, customer,
  * metric, language, channel, expiry, a random id), sealed with libsodium's
