@@ -25,7 +25,7 @@ const tp_route tp_api_routes[] = {
         { "GET",  "/v1/survey/:token",           0,               TP_BODY_NONE,  api_survey_get,        NULL },
         { "POST", "/v1/survey/:token",           0,               TP_BODY_JSON,  api_survey_post,       api_survey_finish },
         { "GET",  "/v1/customers/:id/timeline",  TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_customer_timeline, NULL },
-        { "PUT",  "/v1/customers/:id",           TP_SCOPE_INGEST, TP_BODY_JSON,  api_customer_put,      NULL },
+        { "PUT",  "/v1/customers/:id",           TP_SCOPE_ADMIN,  TP_BODY_JSON,  api_customer_put,      NULL },
         { "GET",  "/v1/segments",                TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_segments_list,     NULL },
         { "GET",  "/v1/reports/scores",          TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_scores,     NULL },
         { "GET",  "/v1/reports/transitions",     TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_transitions, NULL },

@@ -546,6 +546,18 @@ static enum MHD_Result preflight(tp_http *h, struct MHD_Connection *conn, const 
         return send_resp(conn, &resp, 0, 0, NULL, origin);
 }
 
+/* 1 when path, resolved, lies inside dir, resolved: a symlinked directory in
+ * the web root must not lead out of it (O_NOFOLLOW checks the last part only). */
+static int beneath(const char *dir, const char *path) {
+        char rd[PATH_MAX], rp[PATH_MAX];
+        size_t n;
+
+        if (!realpath(dir, rd) || !realpath(path, rp))
+                return 0;
+        n = strlen(rd);
+        return strncmp(rp, rd, n) == 0 && rp[n] == '/';
+}
+
 static enum MHD_Result send_static(tp_http *h, struct MHD_Connection *conn, const char *rel) {
         const char *dir = h->ctx->cfg->web_dir;
         struct MHD_Response *r;
@@ -559,7 +571,7 @@ static enum MHD_Result send_static(tp_http *h, struct MHD_Connection *conn, cons
                 tp_err_setc(&err, TP_NOTFOUND, NULL, "", "the dashboard is not built here (run make, or give --web DIR)");
                 return send_error(h, conn, SLOT_STATIC, &err, 0, 0, NULL, NULL);
         }
-        if ((size_t) snprintf(full, sizeof(full), "%s/%s", dir, rel) < sizeof(full))
+        if ((size_t) snprintf(full, sizeof(full), "%s/%s", dir, rel) < sizeof(full) && beneath(dir, full))
                 fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
                 if (fd >= 0)

@@ -8,11 +8,11 @@ BUILD=${1:-build/asan}
 tp_setup || { bad setup "tp_setup failed"; finish; }
 start_server || finish
 check "no segments yet" 200 '.segments == []' -H "$AH" /v1/segments
-check "vip customer" 200 '.customer == "k1" and .segment == "vip" and .attributes.city == "HCM"' -X PUT -H "$IH" \
+check "vip customer" 200 '.customer == "k1" and .segment == "vip" and .attributes.city == "HCM"' -X PUT -H "$AH" \
         -H 'Content-Type: application/json' -d '{"segment":"vip","attributes":{"city":"HCM"}}' /v1/customers/k1
-check "second vip" 200 - -X PUT -H "$IH" -H 'Content-Type: application/json' -d '{"segment":"vip"}' /v1/customers/k2
-check "regular" 200 - -X PUT -H "$IH" -H 'Content-Type: application/json' -d '{"segment":"regular"}' /v1/customers/k3
-check "moved out of vip" 200 '.segment == null' -X PUT -H "$IH" -H 'Content-Type: application/json' -d '{"segment":null}' /v1/customers/k2
+check "second vip" 200 - -X PUT -H "$AH" -H 'Content-Type: application/json' -d '{"segment":"vip"}' /v1/customers/k2
+check "regular" 200 - -X PUT -H "$AH" -H 'Content-Type: application/json' -d '{"segment":"regular"}' /v1/customers/k3
+check "moved out of vip" 200 '.segment == null' -X PUT -H "$AH" -H 'Content-Type: application/json' -d '{"segment":null}' /v1/customers/k2
 check "segments" 200 '.segments == [{"key":"vip","customers":1},{"key":"regular","customers":1}]' -H "$AH" /v1/segments
 # NPS: k1 (vip) 10 and 9; k2 (none) 2; k3 (regular) 5; anonymous 8.
 check "answers" 200 '.accepted == 5' -H "$IH" -H 'Content-Type: application/x-ndjson' --data-binary '
@@ -30,9 +30,11 @@ check "themes honour the segment" 200 '.commented == 0' -H "$AH" "/v1/reports/th
 for bad in '{"segment":5}|segment' '{"segment":""}|segment' '{"segment":"12345678901234567890123456789012"}|segment' \
         '{"attributes":[1]}|attributes' '[1]|'; do
         body=${bad%|*} want=${bad#*|}
-        check "refused: $body" 422 ".error.field == \"$want\"" -X PUT -H "$IH" -H 'Content-Type: application/json' -d "$body" /v1/customers/k9
+        check "refused: $body" 422 ".error.field == \"$want\"" -X PUT -H "$AH" -H 'Content-Type: application/json' -d "$body" /v1/customers/k9
 done
 check "segments need admin" 403 - -H "$IH" /v1/segments
+check "an ingest key (public in web pages) cannot set segments" 403 - -X PUT -H "$IH" -H 'Content-Type: application/json' \
+        -d '{"segment":"x"}' /v1/customers/k1
 check "bad group" 400 '.error.field == "group"' -H "$AH" "/v1/reports/scores?group=tier"
 stop_server
 start_server || finish

@@ -32,6 +32,8 @@ echo 'export const x = 1;' >"$W/assets/js/app.js"
 echo 'body{}' >"$W/assets/app.css"
 echo 'secret' >"$T/outside.txt"
 ln -s "$T/outside.txt" "$W/assets/link.txt"
+mkdir -p "$T/outdir" && echo 'secret' >"$T/outdir/s.txt"
+ln -s "$T/outdir" "$W/assets/dir"
 
 start_server --web "$W" || finish
 
@@ -59,6 +61,7 @@ check "traversal" 404 - --path-as-is /assets/../../outside.txt
 check "encoded traversal" 404 - --path-as-is /assets/%2e%2e/%2e%2e/outside.txt
 check "hidden file" 404 - /assets/.env
 check "symlink out of the root" 404 - /assets/link.txt
+check "symlinked directory out of the root" 404 - /assets/dir/s.txt
 check "kiosk subpath" 404 - /kiosk/a/b
 check "unknown page" 404 - /admin
 check "POST to a page" 404 - -X POST -d x /
