@@ -11,6 +11,10 @@
 tp_rc api_events_post(tp_req *req, tp_resp *resp);
 tp_rc api_responses_post(tp_req *req, tp_resp *resp);
 tp_rc api_ingest_finish(tp_req *req, tp_resp *resp);
+/* After the writer ran a request's batch: {"accepted", "duplicates", "rejected"}
+ * in *ret_json (new reference) and the counts; the batch is released.  An error
+ * when the commit failed (req->err filled, Retry-After set). */
+tp_rc api_ingest_outcome(tp_req *req, json_t **ret_json, size_t *ret_accepted, size_t *ret_dups);
 
 tp_rc api_journeys_list(tp_req *req, tp_resp *resp);
 tp_rc api_journey_get(tp_req *req, tp_resp *resp);

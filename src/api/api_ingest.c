@@ -30,9 +30,7 @@ tp_rc api_responses_post(tp_req *req, tp_resp *resp) {
         return ingest(req, resp, TP_KIND_RESPONSES);
 }
 
-/* Called once the writer committed (or failed), or at once when nothing was valid. */
-tp_rc api_ingest_finish(tp_req *req, tp_resp *resp) {
-        size_t acc = 0, dups = 0;
+tp_rc api_ingest_outcome(tp_req *req, json_t **ret_json, size_t *ret_accepted, size_t *ret_dups) {
         json_t *j;
 
         if (req->batch.n_ok > 0 && req->job.rc != TP_OK) {
@@ -41,9 +39,19 @@ tp_rc api_ingest_finish(tp_req *req, tp_resp *resp) {
                 return req->job.rc;
         }
         req->async = 0; /* nothing left to submit: a plain reply */
-        j = tp_batch_result(&req->batch, &acc, &dups);
+        j = tp_batch_result(&req->batch, ret_accepted, ret_dups);
         tp_batch_done(&req->batch);
         if (!j)
                 return tp_err_set(&req->err, TP_NOMEM, "out of memory");
-        return tp_http_reply_json(resp, acc + dups > 0 ? 200 : 422, j);
+        *ret_json = j;
+        return TP_OK;
+}
+
+/* Called once the writer committed (or failed), or at once when nothing was valid. */
+tp_rc api_ingest_finish(tp_req *req, tp_resp *resp) {
+        size_t acc = 0, dups = 0;
+        json_t *j = NULL;
+        tp_rc rc = api_ingest_outcome(req, &j, &acc, &dups);
+
+        return rc == TP_OK ? tp_http_reply_json(resp, acc + dups > 0 ? 200 : 422, j) : rc;
 }

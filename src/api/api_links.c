@@ -217,19 +217,11 @@ tp_rc api_survey_post(tp_req *req, tp_resp *resp) {
 
 tp_rc api_survey_finish(tp_req *req, tp_resp *resp) {
         size_t acc = 0, dups = 0;
-        json_t *j, *first;
-        tp_rc rc;
+        json_t *j = NULL, *first;
+        tp_rc rc = api_ingest_outcome(req, &j, &acc, &dups);
 
-        if (req->batch.n_ok > 0 && req->job.rc != TP_OK) {
-                req->err = req->job.err;
-                req->retry_after = 1;
-                return req->job.rc;
-        }
-        req->async = 0;
-        j = tp_batch_result(&req->batch, &acc, &dups);
-        tp_batch_done(&req->batch);
-        if (!j)
-                return tp_err_set(&req->err, TP_NOMEM, "out of memory");
+        if (rc != TP_OK)
+                return rc;
         if (acc == 1) {
                 json_decref(j);
                 return tp_http_reply_json(resp, 200, json_pack("{s:i}", "accepted", 1));

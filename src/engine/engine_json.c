@@ -138,7 +138,6 @@ static json_t *factor_json(const tp_engine_factor *x) {
 static const char *const bucket_names[] = { "none", "day", "week", "month" };
 static const char *const group_names[] = { "none",  "touchpoint", "channel", "touchpoint_channel",
                                            "stage", "sentiment",  "theme", "segment" };
-static const char *const sentiment_names[] = { NULL, "negative", "neutral", "positive" };
 
 json_t *tp_engine_scores_json(const tp_engine_scores *r, tp_engine_key_fn key_fn, void *arg) {
         json_t *o = json_object(), *rows = json_array();
@@ -162,8 +161,8 @@ json_t *tp_engine_scores_json(const tp_engine_scores *r, tp_engine_key_fn key_fn
                 if (r->group == TP_ENGINE_GROUP_STAGE && put(row, "stage", json_integer(x->stage)))
                         goto fail;
                 if (r->group == TP_ENGINE_GROUP_SENTIMENT &&
-                    put(row, "sentiment", x->sentiment > 0 && x->sentiment <= 3 ? json_string(sentiment_names[x->sentiment])
-                                                                               : json_null()))
+                    put(row, "sentiment", tp_sentiment_name(x->sentiment) ? json_string(tp_sentiment_name(x->sentiment))
+                                                                        : json_null()))
                         goto fail;
                 if (r->group == TP_ENGINE_GROUP_THEME &&
                     put(row, "theme", x->theme[0] ? json_string(x->theme) : json_null()))

@@ -33,19 +33,23 @@ struct tp_keys {
         int64_t all_origins_us;
 };
 
-/* The pepper is made once per store, the first time a key is created. */
-static tp_rc get_pepper(tp_store *s, int create, unsigned char out[32], tp_err *err) {
+tp_rc tp_keys_secret(tp_store *s, const char *name, int create, unsigned char out[32], tp_err *err) {
         size_t n = 0;
-        tp_rc rc = tp_store_meta_get(s, "key_pepper", out, 32, &n, err);
+        tp_rc rc = tp_store_meta_get(s, name, out, 32, &n, err);
 
         if (rc == TP_OK && n == 32)
                 return TP_OK;
         if (rc == TP_OK)
-                return tp_err_set(err, TP_CORRUPT, "the stored key pepper has %zu bytes, not 32", n);
+                return tp_err_set(err, TP_CORRUPT, "the stored secret '%s' has %zu bytes, not 32", name, n);
         if (rc != TP_NOTFOUND || !create)
                 return rc;
         randombytes_buf(out, 32);
-        return tp_store_meta_put(s, "key_pepper", out, 32, err);
+        return tp_store_meta_put(s, name, out, 32, err);
+}
+
+/* The pepper is made once per store, the first time a key is created. */
+static tp_rc get_pepper(tp_store *s, int create, unsigned char out[32], tp_err *err) {
+        return tp_keys_secret(s, "key_pepper", create, out, err);
 }
 
 static void hash_secret(const unsigned char pepper[32], const char *secret, unsigned char out[32]) {

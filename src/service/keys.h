@@ -39,6 +39,11 @@ typedef struct tp_key_info {
  * and stored in canonical form (lower-case scheme and host, no default port). */
 tp_rc tp_keys_create(tp_store *s, tp_scope scope, const char *name, const char *origins, char *out, tp_err *err);
 
+/* A 256-bit secret kept in the store's meta table under name (the key pepper,
+ * the survey-link key): read, or made at random when absent and create is set
+ * (TP_NOTFOUND otherwise); TP_CORRUPT when the stored value is not 32 bytes. */
+tp_rc tp_keys_secret(tp_store *s, const char *name, int create, unsigned char out[32], tp_err *err);
+
 /* Canonical form of one origin into out (at most outsz bytes); TP_INVALID with
  * a message naming it when it is not scheme://host[:port] with http or https. */
 tp_rc tp_keys_origin_canon(const char *origin, size_t len, char *out, size_t outsz, tp_err *err);

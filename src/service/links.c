@@ -7,23 +7,14 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "service/keys.h"
 #include "service/links.h"
 #include "service/validate.h"
 
 #define SEP '\n' /* ids cannot contain control characters (validate.c), so it is unambiguous */
 
 tp_rc tp_link_secret(tp_store *s, int create, unsigned char out[32], tp_err *err) {
-        size_t n = 0;
-        tp_rc rc = tp_store_meta_get(s, "link_secret", out, 32, &n, err);
-
-        if (rc == TP_OK && n == 32)
-                return TP_OK;
-        if (rc == TP_OK)
-                return tp_err_set(err, TP_CORRUPT, "the stored link secret has %zu bytes, not 32", n);
-        if (rc != TP_NOTFOUND || !create)
-                return rc;
-        randombytes_buf(out, 32);
-        return tp_store_meta_put(s, "link_secret", out, 32, err);
+        return tp_keys_secret(s, "link_secret", create, out, err);
 }
 
 tp_rc tp_link_fill(tp_catalog *cat, const char *touchpoint, const char *customer, const char *metric,

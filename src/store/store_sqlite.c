@@ -841,15 +841,11 @@ static tp_rc sq_event_scan_core(tp_store *s, int64_t after_seq, tp_store_event_f
         return scan_events(s, ST_EVENT_SCAN_CORE, after_seq, fn, arg, err);
 }
 
-static tp_rc scan_responses(tp_store *s, int which, int64_t after_seq, tp_store_response_fn fn, void *arg, tp_err *err) {
-        sqlite_store *q = (sqlite_store *) s;
-        sqlite3_stmt *st = NULL;
-        tp_rc rc = get_stmt(q, which, &st, err);
+/* Hand each row of a bound response statement (the columns of response_row)
+ * to fn, then reset it. */
+static tp_rc each_response(sqlite_store *q, sqlite3_stmt *st, tp_store_response_fn fn, void *arg, tp_err *err) {
         int src;
 
-        if (rc != TP_OK)
-                return rc;
-        sqlite3_bind_int64(st, 1, after_seq);
         while ((src = sqlite3_step(st)) == SQLITE_ROW) {
                 tp_response r;
 
@@ -859,6 +855,17 @@ static tp_rc scan_responses(tp_store *s, int which, int64_t after_seq, tp_store_
         }
         sqlite3_reset(st);
         return src == SQLITE_ROW || src == SQLITE_DONE ? TP_OK : sq_fail(q, src, err);
+}
+
+static tp_rc scan_responses(tp_store *s, int which, int64_t after_seq, tp_store_response_fn fn, void *arg, tp_err *err) {
+        sqlite_store *q = (sqlite_store *) s;
+        sqlite3_stmt *st = NULL;
+        tp_rc rc = get_stmt(q, which, &st, err);
+
+        if (rc != TP_OK)
+                return rc;
+        sqlite3_bind_int64(st, 1, after_seq);
+        return each_response(q, st, fn, arg, err);
 }
 
 static tp_rc sq_response_scan(tp_store *s, int64_t after_seq, tp_store_response_fn fn, void *arg, tp_err *err) {
@@ -874,7 +881,6 @@ static tp_rc sq_response_list(tp_store *s, const tp_response_filter *f, tp_store
         sqlite_store *q = (sqlite_store *) s;
         sqlite3_stmt *st = NULL;
         tp_rc rc = get_stmt(q, ST_RESPONSE_LIST, &st, err);
-        int src;
 
         if (rc != TP_OK)
                 return rc;
@@ -898,15 +904,7 @@ static tp_rc sq_response_list(tp_store *s, const tp_response_filter *f, tp_store
                 sqlite3_bind_int(st, 10, 1);
         bind_text(st, 11, f->customer);
         sqlite3_bind_int(st, 12, f->limit > 0 ? f->limit : 50);
-        while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-                tp_response r;
-
-                response_row(st, &r);
-                if (fn(arg, sqlite3_column_int64(st, 0), &r))
-                        break;
-        }
-        sqlite3_reset(st);
-        return src == SQLITE_ROW || src == SQLITE_DONE ? TP_OK : sq_fail(q, src, err);
+        return each_response(q, st, fn, arg, err);
 }
 
 static tp_rc sq_response_exists(tp_store *s, const char *id, int *ret_found, tp_err *err) {
