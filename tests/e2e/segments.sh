@@ -19,13 +19,15 @@ check "answers" 200 '.accepted == 5' -H "$IH" -H 'Content-Type: application/x-nd
 {"id":"a1","customer":"k1","touchpoint":"invoice","metric":"nps","score":10}
 {"id":"a2","customer":"k1","touchpoint":"invoice","metric":"nps","score":9}
 {"id":"a3","customer":"k2","touchpoint":"invoice","metric":"nps","score":2}
-{"id":"a4","customer":"k3","touchpoint":"invoice","metric":"nps","score":5}
+{"id":"a4","customer":"k3","touchpoint":"invoice","metric":"nps","score":5,"comment":"giao hàng quá chậm"}
 {"id":"a5","touchpoint":"invoice","metric":"nps","score":8}' /v1/responses
 check "scores by segment" 200 '.group == "segment" and ([.rows[] | [.segment, .nps.n, .nps.score]]
         == [[null, 2, -50], ["regular", 1, -100], ["vip", 2, 100]])' -H "$AH" "/v1/reports/scores?group=segment&metric=nps"
 check "vip only" 200 '.rows[0].nps.n == 2 and .rows[0].nps.score == 100' -H "$AH" "/v1/reports/scores?segment=vip&metric=nps"
 check "vip or none" 200 '.rows[0].nps.n == 4' -H "$AH" "/v1/reports/scores?segment=vip,none&metric=nps"
 check "unknown segment: nothing" 200 '.rows == []' -H "$AH" "/v1/reports/scores?segment=gold&metric=nps"
+# The one comment is k3's (regular): the vip themes have none of it.
+check "themes of every segment" 200 '.commented == 1' -H "$AH" "/v1/reports/themes"
 check "themes honour the segment" 200 '.commented == 0' -H "$AH" "/v1/reports/themes?segment=vip"
 for bad in '{"segment":5}|segment' '{"segment":""}|segment' '{"segment":"12345678901234567890123456789012"}|segment' \
         '{"attributes":[1]}|attributes' '[1]|'; do
