@@ -260,6 +260,12 @@ tp_rc eng_paths_grow(tp_engine *e, uint32_t ntp);
 /* Grow touchpoint tp's score rollup to cover day. */
 tp_rc eng_roll_reserve(tp_engine *e, uint16_t tp, int32_t day);
 void eng_roll_add(tp_engine *e, uint16_t tp, int32_t day, uint8_t slot);
+/* Recompute every rollup from the columns (scores from the response blocks,
+ * the path rollups and each customer's path state from its ordered events):
+ * after the columns were filled other than row by row, as from a snapshot.
+ * wmu and rw (exclusive) held, or the engine not yet shared.  TP_NOMEM leaves
+ * the rollups incomplete: the caller must not use the engine then. */
+tp_rc eng_rollups_rebuild(tp_engine *e);
 /* Apply one event of customer c to the path rollups (write lock held). */
 tp_rc eng_paths_add(tp_engine *e, uint32_t c, const eng_rec *r, int64_t value, tp_err *err);
 

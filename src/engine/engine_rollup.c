@@ -127,6 +127,23 @@ static uint16_t contrib(tp_engine *e, const eng_item *v, uint32_t n, int sign) {
         return np;
 }
 
+/* Room for n items in the writer's scratch buffer. */
+static tp_rc wbuf_reserve(tp_engine *e, size_t n) {
+        size_t cap;
+        eng_item *p;
+
+        if (n <= e->wcap)
+                return TP_OK;
+        cap = e->wcap ? e->wcap : 64;
+        while (cap < n)
+                cap *= 2;
+        if (!(p = tp_realloc(e->wbuf, cap * sizeof(*p))))
+                return TP_NOMEM;
+        e->wbuf = p;
+        e->wcap = cap;
+        return TP_OK;
+}
+
 tp_rc eng_paths_add(tp_engine *e, uint32_t c, const eng_rec *r, int64_t value, tp_err *err) {
         eng_cust *L = &e->cust[c];
         int purchase = (r->tb & ENG_TB_TYPE) == ENG_TYPE_PURCHASE;
@@ -149,24 +166,54 @@ tp_rc eng_paths_add(tp_engine *e, uint32_t c, const eng_rec *r, int64_t value, t
         }
 
         /* Late: take the customer out, insert, put it back. */
-        n = eng_cust_len(e, c) + 1;
-        if (n > e->wcap) {
-                size_t cap = e->wcap ? e->wcap : 64;
-                eng_item *p;
-
-                while (cap < n)
-                        cap *= 2;
-                if (!(p = tp_realloc(e->wbuf, cap * sizeof(*p))))
-                        return tp_err_set(err, TP_NOMEM, "out of memory");
-                e->wbuf = p;
-                e->wcap = cap;
-        }
+        if (wbuf_reserve(e, (size_t) eng_cust_len(e, c) + 1) != TP_OK)
+                return tp_err_set(err, TP_NOMEM, "out of memory");
         n = eng_cust_events(e, c, e->wbuf);
         (void) contrib(e, e->wbuf, n, -1);
         eng_delta_insert(e, c, r, value, 0);
         n = eng_cust_events(e, c, e->wbuf);
         L->np = contrib(e, e->wbuf, n, 1);
         /* The latest event is unchanged: r is older than it. */
+        return TP_OK;
+}
+
+tp_rc eng_rollups_rebuild(tp_engine *e) {
+        if (eng_paths_grow(e, e->ntp) != TP_OK)
+                return TP_NOMEM;
+        /* Scores: zero every touchpoint's days (keeping the arrays), then count
+         * each response again. */
+        for (uint32_t t = 0; t < e->ntp; t++)
+                if (e->roll[t].ndays)
+                        memset(e->roll[t].cnt, 0, (size_t) e->roll[t].ndays * ENG_NSLOT * sizeof(uint32_t));
+        for (uint32_t k = 0; k < e->nrblocks; k++) {
+                const eng_rblock *b = e->rblocks[k];
+
+                for (uint32_t i = 0; i < b->n; i++) {
+                        int32_t day = eng_day(b->ts[i], e->o.tz_offset);
+
+                        if (eng_roll_reserve(e, b->tp[i], day) != TP_OK)
+                                return TP_NOMEM;
+                        eng_roll_add(e, b->tp[i], day, b->slot[i]);
+                }
+        }
+        /* Paths: every customer's contribution from its ordered events, and the
+         * per-customer state the in-order fast path of eng_paths_add() reads. */
+        if (e->tcap) {
+                memset(e->trans, 0, (size_t) e->tcap * e->tcap * sizeof(*e->trans));
+                memset(e->apurch, 0, ((size_t) e->tcap + 1) * sizeof(*e->apurch));
+                memset(e->arev, 0, ((size_t) e->tcap + 1) * sizeof(*e->arev));
+        }
+        for (uint32_t c = 0; c < e->ncust; c++) {
+                eng_cust *L = &e->cust[c];
+                uint32_t n;
+
+                if (wbuf_reserve(e, eng_cust_len(e, c)) != TP_OK)
+                        return TP_NOMEM;
+                n = eng_cust_events(e, c, e->wbuf);
+                L->np = contrib(e, e->wbuf, n, 1);
+                L->tp = n ? e->wbuf[n - 1].r.tp : ENG_TP_NONE;
+                L->ts = n ? e->wbuf[n - 1].r.ts : 0;
+        }
         return TP_OK;
 }
 
