@@ -27,6 +27,7 @@ const tp_route tp_api_routes[] = {
         { "GET",  "/v1/customers/:id/timeline",  TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_customer_timeline, NULL },
         { "PUT",  "/v1/customers/:id",           TP_SCOPE_ADMIN,  TP_BODY_JSON,  api_customer_put,      NULL },
         { "GET",  "/v1/segments",                TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_segments_list,     NULL },
+        { "GET",  "/v1/attributes",              TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_attributes_list,   NULL },
         { "GET",  "/v1/reports/scores",          TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_scores,     NULL },
         { "GET",  "/v1/reports/transitions",     TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_transitions, NULL },
         { "GET",  "/v1/reports/weakest",         TP_SCOPE_ADMIN,  TP_BODY_NONE,  api_report_weakest,    NULL },

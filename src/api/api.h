@@ -25,6 +25,7 @@ tp_rc api_customer_timeline(tp_req *req, tp_resp *resp);
 tp_rc api_responses_list(tp_req *req, tp_resp *resp);
 tp_rc api_customer_put(tp_req *req, tp_resp *resp);
 tp_rc api_segments_list(tp_req *req, tp_resp *resp);
+tp_rc api_attributes_list(tp_req *req, tp_resp *resp);
 /* A stored response as the API shows it (timeline and listing); NULL on OOM. */
 json_t *api_response_json(tp_catalog *cat, const tp_response *r);
 

@@ -191,7 +191,8 @@ tp_rc api_customer_put(tp_req *req, tp_resp *resp) {
         c.attributes = attr_text;
         c.updated = tp_time_now();
         if (rc == TP_OK)
-                rc = tp_engine_set_segment(req->ctx->engine, id, c.segment, &req->err);
+                rc = tp_engine_set_customer(req->ctx->engine, id, c.segment, json_is_object(attrs) ? attrs : NULL,
+                                            &req->err);
         if (rc == TP_OK) {
                 pthread_mutex_lock(&req->ctx->store_lock);
                 rc = tp_store_customer_put(req->ctx->store, &c, &req->err);
@@ -207,7 +208,7 @@ tp_rc api_customer_put(tp_req *req, tp_resp *resp) {
 }
 
 tp_rc api_segments_list(tp_req *req, tp_resp *resp) {
-        tp_engine_segment *v = NULL;
+        tp_engine_value *v = NULL;
         json_t *arr;
         size_t n = 0;
         tp_rc rc = tp_engine_segments(req->ctx->engine, &v, &n, &req->err);
@@ -222,4 +223,41 @@ tp_rc api_segments_list(tp_req *req, tp_resp *resp) {
         if (!arr)
                 return tp_err_set(&req->err, TP_NOMEM, "out of memory");
         return tp_http_reply_json(resp, 200, json_pack("{s:o}", "segments", arr));
+}
+
+/* GET /v1/attributes: the customer attributes answers can be broken down by
+ * (group=attr:NAME, attr=NAME:VALUES), with their values. */
+tp_rc api_attributes_list(tp_req *req, tp_resp *resp) {
+        tp_engine_attribute *v = NULL;
+        uint64_t dropped = 0;
+        size_t n = 0;
+        json_t *arr;
+        tp_rc rc = tp_engine_attributes(req->ctx->engine, &v, &n, &dropped, &req->err);
+
+        if (rc != TP_OK)
+                return rc;
+        arr = json_array();
+        for (size_t i = 0; arr && i < n; i++) {
+                json_t *vals = json_array(), *o;
+
+                for (size_t k = 0; vals && k < v[i].nvalues; k++)
+                        if (json_array_append_new(vals, json_pack("{s:s, s:I}", "value", v[i].values[k].name,
+                                                                  "customers",
+                                                                  (json_int_t) v[i].values[k].customers)) != 0) {
+                                json_decref(vals);
+                                vals = NULL;
+                        }
+                o = vals ? json_pack("{s:s, s:I, s:b, s:o}", "name", v[i].name, "customers",
+                                     (json_int_t) v[i].customers, "breakdown", !v[i].overflow, "values", vals)
+                         : NULL;
+                if (!o || json_array_append_new(arr, o) != 0) {
+                        json_decref(arr);
+                        arr = NULL;
+                }
+        }
+        tp_engine_attributes_free(v, n);
+        if (!arr)
+                return tp_err_set(&req->err, TP_NOMEM, "out of memory");
+        return tp_http_reply_json(resp, 200,
+                                  json_pack("{s:o, s:I}", "attributes", arr, "unindexed_values", (json_int_t) dropped));
 }

@@ -156,10 +156,12 @@ static void usage(FILE *f) {
               "                         paths|explorer|next|next-accuracy|drivers|themes --db URL\n"
               "         [--format table|csv|json]\n"
               "         [--from DATE] [--to DATE]                         (2024-04-01 local UTC+7, or RFC 3339)\n"
-              "  scores:       [--group none|touchpoint|channel|touchpoint,channel|stage|sentiment|theme]\n"
+              "  scores:       [--group none|touchpoint|channel|touchpoint,channel|stage|sentiment|theme|segment\n"
+              "                         |attr:NAME]\n"
               "                [--journey KEY] [--bucket none|day|week|month]\n"
               "                [--touchpoint KEYS] [--channel LIST] [--metric nps,csat,ces,goal,ease,emotion]\n"
               "                [--sentiment negative,neutral,positive,none] [--theme KEY] [--detractors 1]\n"
+              "                [--segment LIST] [--attr NAME:VALUES[;NAME:VALUES]]   (customer attributes)\n"
               "  themes:       the filters of scores; [--bucket day|week|month] adds each theme's trend\n"
               "  attribution:  [--model first|last|last_non_direct|linear|time_decay|position|markov|shapley]\n"
               "                [--conversion purchase] [--lookback-days N] [--half-life-days N] [--direct KEY]\n"
@@ -178,7 +180,7 @@ int tp_cli_report(int argc, char **argv) {
                                               "half_life_days", "direct", "journey", "length",
                                               "top", "start", "depth", "customer", "order", "split", "outcome",
                                               "outcome_touchpoint", "min_n", "sentiment", "theme",
-                                              "detractors" };
+                                              "detractors", "segment", "attr" };
         const char *url = "sqlite:./touchpoint.db", *format = "table", *val;
         tp_report_kind kind;
         tp_store *s = NULL;

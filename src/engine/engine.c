@@ -318,7 +318,7 @@ void tp_engine_memory(tp_engine *e, tp_engine_mem *ret) {
         m.customer_dict = (size_t) e->ncslots * sizeof(*e->cslots) + e->names_cap;
         m.customer_state = (size_t) e->capcust * sizeof(*e->cust) +
                 (e->soff ? ((size_t) e->snc + 1) * sizeof(*e->soff) : 0) +
-                (size_t) e->nsvcheck * sizeof(*e->svcheck) + e->wcap * sizeof(*e->wbuf);
+                (size_t) e->nsvcheck * sizeof(*e->svcheck) + e->wcap * sizeof(*e->wbuf) + eng_cdim_bytes(e);
         m.small_dicts = sizeof(*e) + (size_t) e->captp * sizeof(*e->tp_ids) +
                 (size_t) e->ntpslots * sizeof(*e->tpslots) +
                 ((size_t) e->chans.max + e->types.max + e->tkeys.max) * sizeof(e->chans.names[0]) +
@@ -343,71 +343,4 @@ void tp_engine_memory(tp_engine *e, tp_engine_mem *ret) {
         m.per_response = m.responses ? (double) (m.response_columns + m.score_rollup) / (double) m.responses :
                                        0.0;
         *ret = m;
-}
-
-/* ---- segments ------------------------------------------------------------- */
-
-tp_rc tp_engine_set_segment(tp_engine *e, const char *customer, const char *segment, tp_err *err) {
-        uint32_t c = 0;
-        uint8_t code = 0;
-        tp_rc rc = TP_OK;
-
-        if (!customer || !*customer)
-                return tp_err_setf(err, TP_INVALID, "customer", "no customer");
-        pthread_mutex_lock(&e->wmu);
-        pthread_rwlock_wrlock(&e->rw);
-        if (!e->segs.n) {
-                /* Code 0 is "no segment", as channel code 0 is "no channel". */
-                if (!(e->segs.names = tp_calloc(e->segs.max, sizeof(e->segs.names[0])))) {
-                        rc = tp_err_set(err, TP_NOMEM, "out of memory");
-                        goto out;
-                }
-                e->segs.n = 1;
-        }
-        if (segment && *segment && (rc = eng_sdict_intern(&e->segs, segment, "segment", &code, err)) != TP_OK)
-                goto out;
-        if ((rc = eng_cust_intern(e, customer, &c, err)) != TP_OK)
-                goto out;
-        if (c >= e->capcseg) {
-                uint32_t cap = e->capcseg ? e->capcseg : 1024;
-                uint8_t *p;
-                while (cap <= c)
-                        cap *= 2;
-                if (!(p = tp_realloc(e->cseg, cap))) {
-                        rc = tp_err_set(err, TP_NOMEM, "out of memory");
-                        goto out;
-                }
-                memset(p + e->capcseg, 0, cap - e->capcseg);
-                e->cseg = p;
-                e->capcseg = cap;
-        }
-        e->cseg[c] = code;
-        if (c >= e->ncseg)
-                e->ncseg = c + 1;
-out:
-        pthread_rwlock_unlock(&e->rw);
-        pthread_mutex_unlock(&e->wmu);
-        return rc;
-}
-
-tp_rc tp_engine_segments(tp_engine *e, tp_engine_segment **ret, size_t *ret_n, tp_err *err) {
-        tp_engine_segment *v;
-        size_t n;
-
-        pthread_rwlock_rdlock(&e->rw);
-        n = e->segs.n > 1 ? e->segs.n - 1 : 0;
-        v = tp_calloc(n ? n : 1, sizeof(*v));
-        if (!v) {
-                pthread_rwlock_unlock(&e->rw);
-                return tp_err_set(err, TP_NOMEM, "out of memory");
-        }
-        for (size_t i = 0; i < n; i++)
-                memcpy(v[i].name, e->segs.names[i + 1], sizeof(v[i].name));
-        for (uint32_t c = 0; c < e->ncseg; c++)
-                if (e->cseg[c])
-                        v[e->cseg[c] - 1].customers++;
-        pthread_rwlock_unlock(&e->rw);
-        *ret = v;
-        *ret_n = n;
-        return TP_OK;
 }

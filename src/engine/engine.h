@@ -135,6 +135,71 @@ void tp_engine_last_seq(tp_engine *e, int64_t *ret_event_seq, int64_t *ret_respo
  * they were). */
 tp_rc tp_engine_compact(tp_engine *e, tp_err *err);
 
+/* ---- snapshot file (engine_snap.c) ----------------------------------------- */
+
+/* A snapshot file holds the engine's dictionaries, compacted event columns,
+ * response blocks and counters, so that start-up reads one file instead of
+ * the whole store.  It is a cache: the store stays the record, and deleting
+ * the file is always safe.  Not in it: the rollups (rebuilt from the columns
+ * at load) and the customers' segments and attributes (tp_engine_load() reads
+ * the customers table).  After a successful load the caller runs
+ * tp_engine_load(), which reads only the rows after the snapshot's sequence
+ * numbers.
+ *
+ * A snapshot is valid only for the store it was made from, unchanged up to
+ * its sequence numbers.  The caller describes the store in a tp_engine_snap_id
+ * (service/snapshot.h fills one from the store); saving records it, loading
+ * compares it. */
+
+/* A fingerprint of the store's rows at event_seq and response_seq (0: none),
+ * into ret: computed when saving, computed again and compared when loading.
+ * An error (a row is missing: an older copy of the store) refuses the
+ * snapshot. */
+typedef tp_rc (*tp_engine_tail_fn)(
+        void *arg, int64_t event_seq, int64_t response_seq, unsigned char ret[32], tp_err *err);
+
+typedef struct tp_engine_snap_id {
+        unsigned char store[32]; /* the store's random instance id */
+        uint64_t generation;     /* bumped in the store by whatever rewrites or removes rows */
+        tp_engine_tail_fn tail_fn; /* NULL: no tail check (then the fingerprint is zeros) */
+        void *tail_arg;
+} tp_engine_snap_id;
+
+/* Compact, then write the snapshot to path + ".tmp", fsync, rename it to path
+ * and fsync the directory.  The writer mutex is held while the columns are
+ * written (seconds on a large engine): queries go on, the engine's writer
+ * (tp_engine_load, the add calls) waits.  The tail fingerprint is taken after
+ * that.  Errors: TP_IO (naming the file), TP_CONFLICT when another process is
+ * writing the same snapshot, whatever id->tail_fn returns, TP_NOMEM.  On
+ * failure path is left as it was. */
+tp_rc tp_engine_snapshot_save(tp_engine *e, const char *path, const tp_engine_snap_id *id, tp_err *err);
+
+/* Fill a freshly made, empty engine from the snapshot at path: the header is
+ * checked (magic, format version, layout, checksum), then the identity against
+ * expect (store id, generation, tail fingerprint), then every size against the
+ * file's, before anything is allocated; the body's checksum is verified before
+ * it is used, and every code in it is bounds-checked.  The rollups are rebuilt
+ * with the engine's own time zone.  On any failure e is left as it was (empty
+ * and usable) and err says why: TP_NOTFOUND when there is no file, TP_CONFLICT
+ * for a snapshot of another store or of a different state of it, TP_CORRUPT
+ * for a damaged or foreign file, TP_INVALID when e is not empty, TP_IO,
+ * TP_NOMEM. */
+tp_rc tp_engine_snapshot_load(tp_engine *e, const char *path, const tp_engine_snap_id *expect, tp_err *err);
+
+/* What a snapshot's header says (checked for magic, version and its own
+ * checksum; the body is not read). */
+typedef struct tp_engine_snap_info {
+        int64_t event_seq, response_seq; /* the store rows it covers */
+        uint64_t events, anonymous, responses, customers;
+        uint64_t bytes;   /* file size */
+        int64_t created;  /* Unix seconds */
+        unsigned char store[32];
+        uint64_t generation;
+} tp_engine_snap_info;
+
+/* Errors: TP_NOTFOUND, TP_CORRUPT, TP_IO. */
+tp_rc tp_engine_snapshot_info(const char *path, tp_engine_snap_info *ret, tp_err *err);
+
 /* ---- memory -------------------------------------------------------------- */
 
 /* Bytes allocated, by structure (capacity, not just what is used).  The
@@ -148,7 +213,8 @@ typedef struct tp_engine_mem {
         uint64_t customers;
         uint64_t touchpoints;
         size_t customer_dict;    /* hash slots and interned ids */
-        size_t customer_state;   /* per customer: id offset, last event, delta head, column offsets */
+        size_t customer_state;   /* per customer: id offset, last event, delta head, column offsets,
+                                  * segment and attribute codes */
         size_t small_dicts;      /* touchpoints, channels, event types */
         size_t event_columns;    /* compacted events in customer, (ts, seq) order: 8 bytes each */
         size_t event_values;     /* the money of events that carry one (sparse) */
@@ -164,21 +230,46 @@ typedef struct tp_engine_mem {
 
 void tp_engine_memory(tp_engine *e, tp_engine_mem *ret);
 
-/* ---- segments ------------------------------------------------------------- */
+/* ---- customers: segment and attributes ---------------------------------- */
 
-/* Set a customer's segment (NULL or "" clears it); a customer not seen yet is
- * added.  At most 255 segment names of up to 31 bytes: TP_UNPROCESSABLE
- * (field "segment") beyond.  Thread-safe, like the ingest calls. */
-tp_rc tp_engine_set_segment(tp_engine *e, const char *customer, const char *segment, tp_err *err);
+/* What the business knows of a customer (a CRM's segment and attributes), as
+ * breakdowns and filters of answers.  Sets the customer's segment (NULL or ""
+ * clears it) and replaces its attributes with the scalar members of the
+ * object attributes (NULL: none): strings as given, numbers as JSON text,
+ * true / false; null, arrays and objects count as no value.  A customer not
+ * seen yet is added.  Thread-safe, like the ingest calls.
+ *
+ * Limits: at most 255 segment names of up to 31 bytes (TP_UNPROCESSABLE,
+ * field "segment", and nothing changes); the first 16 attribute names seen
+ * (1..31 bytes, without ':' ',' ';') are indexed, later ones are counted as
+ * dropped; an attribute with more than 255 values or a value over 31 bytes is
+ * still listed but refused as a breakdown or filter (overflow). */
+tp_rc tp_engine_set_customer(tp_engine *e, const char *customer, const char *segment, const json_t *attributes,
+                             tp_err *err);
 
-typedef struct tp_engine_segment {
+typedef struct tp_engine_value {
         char name[32];
         uint64_t customers;
-} tp_engine_segment;
+} tp_engine_value;
 
 /* The segments in the order they were first seen, with their customers;
  * *ret is the caller's (tp_free). */
-tp_rc tp_engine_segments(tp_engine *e, tp_engine_segment **ret, size_t *ret_n, tp_err *err);
+tp_rc tp_engine_segments(tp_engine *e, tp_engine_value **ret, size_t *ret_n, tp_err *err);
+
+typedef struct tp_engine_attribute {
+        char name[32];
+        uint64_t customers;     /* with a value */
+        int overflow;           /* cannot break down answers (see above) */
+        tp_engine_value *values; /* in the order first seen */
+        size_t nvalues;
+} tp_engine_attribute;
+
+/* The indexed attributes in the order first seen; free *ret with
+ * tp_engine_attributes_free(*ret, *ret_n).  *ret_dropped (may be NULL): values
+ * of attributes past the 16 indexed. */
+tp_rc tp_engine_attributes(tp_engine *e, tp_engine_attribute **ret, size_t *ret_n, uint64_t *ret_dropped,
+                           tp_err *err);
+void tp_engine_attributes_free(tp_engine_attribute *v, size_t n);
 
 /* ---- queries ------------------------------------------------------------- */
 
@@ -201,7 +292,8 @@ typedef enum tp_engine_group {
         TP_ENGINE_GROUP_SENTIMENT, /* the comment's sentiment; answers without one form a row of their own */
         TP_ENGINE_GROUP_THEME,     /* each theme the comment names (an answer counts once per theme);
                                     * answers naming none form a row of their own */
-        TP_ENGINE_GROUP_SEGMENT    /* the segment of the answer's customer (anonymous or none: a row of its own) */
+        TP_ENGINE_GROUP_SEGMENT,   /* the segment of the answer's customer (anonymous or none: a row of its own) */
+        TP_ENGINE_GROUP_ATTRIBUTE  /* the value of query.attribute for the answer's customer (none: a row) */
 } tp_engine_group;
 
 /* A touchpoint's stage, 0 .. nstages-1, or -1 when it has none (its answers then
@@ -215,6 +307,15 @@ typedef enum tp_engine_bucket {
         TP_ENGINE_BUCKET_WEEK, /* from Monday 00:00 in the configured zone */
         TP_ENGINE_BUCKET_MONTH
 } tp_engine_bucket;
+
+/* A filter on a customer attribute: the customer's value is one of values
+ * ("" = no value).  An unknown attribute, or one that overflowed, fails the
+ * query with TP_UNPROCESSABLE (field "attr"). */
+typedef struct tp_engine_attr_filter {
+        const char *name;
+        const char *const *values;
+        size_t nvalues;
+} tp_engine_attr_filter;
 
 typedef struct tp_engine_scores_query {
         int64_t from, to;            /* [from, to), Unix seconds; INT64_MIN / INT64_MAX: open */
@@ -236,6 +337,9 @@ typedef struct tp_engine_scores_query {
                                       * CES and ease 1-3, goal "no" */
         const char *const *segments; /* only answers of customers in these segments ("" = none); */
         size_t nsegments;            /*   NULL: all */
+        const char *attribute;       /* TP_ENGINE_GROUP_ATTRIBUTE: the customer attribute's name */
+        const tp_engine_attr_filter *attrs; /* only answers of customers matching all of these */
+        size_t nattrs;
 } tp_engine_scores_query;
 
 #define TP_ENGINE_METRIC(m) (1u << (m)) /* a bit of tp_engine_scores_query.metrics */
@@ -281,6 +385,7 @@ typedef struct tp_engine_score_row {
         int sentiment;      /* grouped by sentiment: 0 (no comment read) .. 3 */
         char theme[32];     /* grouped by theme: its key, "" for answers naming none */
         char segment[32];   /* grouped by segment: its name, "" for none */
+        char attribute[32]; /* grouped by attribute: the value, "" for none */
         tp_engine_nps nps;
         tp_engine_csat csat;
         tp_engine_ces ces;
@@ -293,6 +398,7 @@ typedef struct tp_engine_scores {
         unsigned metrics;          /* the metrics asked (never 0); the others' fields are 0 / NaN */
         tp_engine_bucket bucket;
         tp_engine_group group;
+        char attribute[32]; /* TP_ENGINE_GROUP_ATTRIBUTE: the attribute's name */
         int32_t tz_offset;
         uint32_t min_n;
         uint64_t rows_scanned; /* responses visited by scans (0: rollup only) */

@@ -285,7 +285,6 @@ tp_rc eng_dict_init(tp_engine *e) {
         e->chans.max = 256;
         e->types.max = 128;
         e->tkeys.max = 64;
-        e->segs.max = 256;
         /* Channel code 0 is "no channel": its name "" is never looked up, since a
          * channel given as "" or NULL maps to 0 without a lookup. */
         if (!(e->chans.names = tp_calloc(e->chans.max, sizeof(e->chans.names[0]))))
@@ -378,8 +377,7 @@ void eng_dict_done(tp_engine *e) {
         eng_sdict_done(&e->chans);
         eng_sdict_done(&e->types);
         eng_sdict_done(&e->tkeys);
-        eng_sdict_done(&e->segs);
-        tp_free(e->cseg);
+        eng_cdim_done(e);
         tp_free(e->tsets);
         tp_free(e->tsslots);
 }

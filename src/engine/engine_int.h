@@ -85,6 +85,26 @@ typedef struct eng_sdict {
         uint16_t slots[512]; /* code + 1, 0 = empty */
 } eng_sdict;
 
+/* A customer dimension: one small dictionary code per customer (code 0 =
+ * none: no value, or a customer past n).  Values are text of 1..31 bytes, at
+ * most 255 of them; one that cannot be coded (too long, or one too many) sets
+ * overflow, and the dimension is then refused as a breakdown or filter rather
+ * than answering with a silently wrong split. */
+#define ENG_DIM_MAX 17 /* the segment and 16 attributes */
+
+typedef struct eng_cdim {
+        char name[32];  /* the attribute's name; "" for the segment */
+        eng_sdict vals; /* names allocated on first use */
+        uint8_t *code;  /* cap entries */
+        uint32_t n, cap; /* customers covered (code valid below n), allocated */
+        int overflow;
+} eng_cdim;
+
+/* Customer c's code in dimension d (c may be ENG_NONE: anonymous). */
+static inline uint32_t eng_dim_of(const eng_cdim *d, uint32_t c) {
+        return c < d->n ? d->code[c] : 0;
+}
+
 /* Responses in blocks of ENG_RBLK, columns within a block, with a zone map. */
 typedef struct eng_rblock {
         uint32_t n;
@@ -128,11 +148,12 @@ struct tp_engine {
         eng_sdict types; /* code 0 = "purchase" */
         /* Themes of comments: keys (code k is bit k of a set) and the sets seen,
          * each a mask; set 0 is the empty one.  tsmap: mask -> index + 1. */
-        /* Customers' segments (a CRM's): code 0 = none; cseg[customer] for the
-         * first ncseg customers, the others have none.  Allocated on first use. */
-        eng_sdict segs;
-        uint8_t *cseg;
-        uint32_t ncseg, capcseg;
+        /* Customer dimensions from the CRM (engine_cdim.c): dims[0] is the
+         * segment, dims[1 .. ndims-1] the attributes seen, by first use. */
+        eng_cdim dims[ENG_DIM_MAX];
+        uint32_t ndims;
+        uint64_t attrs_dropped; /* attribute names past the ENG_DIM_MAX - 1 indexed */
+        int customers_loaded;   /* tp_engine_load() has read the customers table */
         eng_sdict tkeys;
         uint64_t *tsets;
         uint32_t ntsets, captsets;
@@ -204,6 +225,16 @@ void eng_sdict_done(eng_sdict *d);
  * e->tsets (0 for none).  Keys past the 64th, or longer than 31 bytes, are
  * left out rather than refusing the response. */
 tp_rc eng_tset_intern(tp_engine *e, const char *themes, uint16_t *ret);
+
+/* engine_cdim.c */
+void eng_cdim_done(tp_engine *e);
+/* The attribute dimension named name (never the segment), -1 when unknown. */
+int eng_cdim_find(const tp_engine *e, const char *name);
+/* Check that dimension d can split answers: TP_UNPROCESSABLE naming field
+ * when it overflowed. */
+tp_rc eng_cdim_usable(const tp_engine *e, int d, const char *field, tp_err *err);
+/* Bytes held by the dimensions' code arrays. */
+size_t eng_cdim_bytes(const tp_engine *e);
 
 /* engine.c: add one row; wmu and rw (exclusive) held. */
 tp_rc eng_ev_add(tp_engine *e, int64_t seq, const tp_event *ev, tp_err *err);

@@ -137,7 +137,7 @@ static json_t *factor_json(const tp_engine_factor *x) {
 
 static const char *const bucket_names[] = { "none", "day", "week", "month" };
 static const char *const group_names[] = { "none",  "touchpoint", "channel", "touchpoint_channel",
-                                           "stage", "sentiment",  "theme", "segment" };
+                                           "stage", "sentiment",  "theme", "segment", "attribute" };
 
 json_t *tp_engine_scores_json(const tp_engine_scores *r, tp_engine_key_fn key_fn, void *arg) {
         json_t *o = json_object(), *rows = json_array();
@@ -170,6 +170,10 @@ json_t *tp_engine_scores_json(const tp_engine_scores *r, tp_engine_key_fn key_fn
                 if (r->group == TP_ENGINE_GROUP_SEGMENT &&
                     put(row, "segment", x->segment[0] ? json_string(x->segment) : json_null()))
                         goto fail;
+                if (r->group == TP_ENGINE_GROUP_ATTRIBUTE &&
+                    (put(row, "attribute", json_string(r->attribute)) ||
+                     put(row, "value", x->attribute[0] ? json_string(x->attribute) : json_null())))
+                        goto fail;
                 if ((r->metrics & TP_ENGINE_METRIC(TP_METRIC_NPS) && put(row, "nps", nps_json(&x->nps))) ||
                     (r->metrics & TP_ENGINE_METRIC(TP_METRIC_CSAT) && put(row, "csat", csat_json(&x->csat))) ||
                     (r->metrics & TP_ENGINE_METRIC(TP_METRIC_CES) && put(row, "ces", ces_json(&x->ces))) ||
@@ -181,6 +185,7 @@ json_t *tp_engine_scores_json(const tp_engine_scores *r, tp_engine_key_fn key_fn
         }
         if (put(o, "bucket", json_string(bucket_names[r->bucket])) ||
             put(o, "group", json_string(group_names[r->group])) ||
+            (r->group == TP_ENGINE_GROUP_ATTRIBUTE && put(o, "attribute", json_string(r->attribute))) ||
             put(o, "tz_offset", json_integer(r->tz_offset)) || put(o, "min_n", json_integer(r->min_n)))
                 goto fail;
         if (put(o, "rows", rows)) {

@@ -13,6 +13,7 @@
  * Not here: a snapshot file of the columns, which would make start-up
  * independent of the store's scan speed.
  */
+#include <jansson.h>
 #include <pthread.h>
 #include <time.h>
 #include <stdatomic.h>
@@ -321,33 +322,44 @@ out:
         return rc;
 }
 
-typedef struct seg_load {
+typedef struct cust_load {
         tp_engine *e;
         tp_rc rc;
         tp_err *err;
-} seg_load;
+} cust_load;
 
-static int load_segment(void *arg, const tp_customer *c) {
-        seg_load *s = arg;
+static int load_customer(void *arg, const tp_customer *c) {
+        cust_load *s = arg;
+        json_t *attrs = NULL;
 
-        if (!c->segment)
+        if (!c->segment && !c->attributes)
                 return 0;
-        s->rc = tp_engine_set_segment(s->e, c->id, c->segment, s->err);
-        /* More than 255 segments: the others stay unsegmented rather than
-         * refusing to start. */
+        /* The store holds what the API checked: text that does not parse is
+         * taken as no attributes rather than a reason not to start. */
+        if (c->attributes)
+                attrs = json_loads(c->attributes, 0, NULL);
+        s->rc = tp_engine_set_customer(s->e, c->id, c->segment, attrs, s->err);
+        /* More than 255 segments: this customer stays unsegmented (with its
+         * attributes) rather than refusing to start. */
         if (s->rc == TP_UNPROCESSABLE)
-                s->rc = TP_OK;
+                s->rc = tp_engine_set_customer(s->e, c->id, NULL, attrs, s->err);
+        json_decref(attrs);
         return s->rc != TP_OK;
 }
 
 tp_rc tp_engine_load(tp_engine *e, tp_store *store, tp_err *err) {
-        seg_load s = { .e = e, .rc = TP_OK, .err = err };
+        cust_load s = { .e = e, .rc = TP_OK, .err = err };
         tp_rc rc = load(e, store, -1, NULL, err);
 
-        /* Segments come from the customers table, which a server changes
-         * through tp_engine_set_segment as it writes it. */
-        if (rc == TP_OK)
-                rc = tp_store_customer_scan(store, load_segment, &s, err);
+        /* Segments and attributes come from the customers table, read once:
+         * after that the server changes them through tp_engine_set_customer
+         * as it writes the table (the tailer calls this every second, and a
+         * CRM's million customers must not be read again each time). */
+        if (rc == TP_OK && !e->customers_loaded) {
+                rc = tp_store_customer_scan(store, load_customer, &s, err);
+                if (rc == TP_OK && s.rc == TP_OK)
+                        e->customers_loaded = 1;
+        }
         return rc == TP_OK ? s.rc : rc;
 }
 

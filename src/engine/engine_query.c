@@ -243,8 +243,11 @@ typedef struct sctx {
         uint32_t slotm[ENG_NSLOT]; /* the same as masks, for the rollup loop */
         int allslots;              /* all metrics asked */
         int gtp, gch;              /* grouped by touchpoint (or stage), by channel */
-        int gsent, gtheme, gseg;   /* grouped by sentiment, theme, segment (the second key dimension, as channel) */
-        const uint8_t *segf;       /* segment filter, by segment code (NULL: all) */
+        int gsent, gtheme;         /* grouped by sentiment, theme (the second key dimension, as channel) */
+        const eng_cdim *gdim;      /* grouped by this customer dimension (segment, attribute), NULL: not */
+        const eng_cdim *fdim[ENG_DIM_MAX]; /* customer dimension filters: a customer passes when */
+        const uint8_t *fmask[ENG_DIM_MAX]; /*   fmask[f][its code in fdim[f]] for every f < nf */
+        uint32_t nf;
         const uint8_t *sentf;      /* sentiment filter, by tp_response.sentiment (NULL: all) */
         const uint8_t *tsf;        /* theme filter, by theme set (NULL: all) */
         const uint32_t *tpmap;     /* by stage: touchpoint index -> stage group (NULL: by touchpoint) */
@@ -261,12 +264,15 @@ static inline uint64_t group_key(const sctx *s, int32_t day, uint32_t tp, uint32
         uint64_t b = s->bucketed ? s->daymap[day - s->dlo] : 0;
 
         return (b * s->ntpg + (s->gtp ? (s->tpmap ? s->tpmap[tp] : tp) : 0)) * s->nchg +
-               (s->gch || s->gsent || s->gtheme || s->gseg ? ch : 0);
+               (s->gch || s->gsent || s->gtheme || s->gdim ? ch : 0);
 }
 
-/* The segment code of customer c (ENG_NONE: anonymous), 0 for none. */
-static inline uint32_t seg_of(const tp_engine *e, uint32_t c) {
-        return c < e->ncseg ? e->cseg[c] : 0;
+/* Customer c (ENG_NONE: anonymous) passes the customer dimension filters. */
+static inline int dims_pass(const sctx *s, uint32_t c) {
+        for (uint32_t f = 0; f < s->nf; f++)
+                if (!s->fmask[f][eng_dim_of(s->fdim[f], c)])
+                        return 0;
+        return 1;
 }
 
 /* One block's rows with a <= ts < z; full: all of them are (no time test).
@@ -290,7 +296,7 @@ static inline __attribute__((always_inline)) int
                         continue;
                 if (s->tsf && !s->tsf[b->tset[i]])
                         continue;
-                if (s->segf && !s->segf[seg_of(s->e, b->cust[i])])
+                if (s->nf && !dims_pass(s, b->cust[i]))
                         continue;
                 if (s->gtheme && b->tset[i]) {
                         /* One count per theme the comment names. */
@@ -308,7 +314,7 @@ static inline __attribute__((always_inline)) int
                 acc = acc_find(&s->m, group_key(s, eng_day(ts, tz), b->tp[i],
                                                 s->gsent    ? b->sent[i]
                                                 : s->gtheme ? 0
-                                                : s->gseg   ? seg_of(s->e, b->cust[i])
+                                                : s->gdim   ? eng_dim_of(s->gdim, b->cust[i])
                                                             : b->ch[i]));
                 if (acc == UINT32_MAX)
                         return -1;
@@ -445,6 +451,8 @@ static int cmp_score_row(const void *pa, const void *pb) {
                 return strcmp(a->theme, b->theme);
         if (strcmp(a->segment, b->segment) != 0)
                 return strcmp(a->segment, b->segment);
+        if (strcmp(a->attribute, b->attribute) != 0)
+                return strcmp(a->attribute, b->attribute);
         return strcmp(a->channel, b->channel);
 }
 
@@ -458,16 +466,63 @@ static tp_rc budget_error(tp_err *err, const char *what, uint64_t limit) {
                 (unsigned long long) limit);
 }
 
+/* One filter over customer dimension d: mask[code] = 1 for the values named
+ * ("" = none; a value never seen matches nobody). */
+static void dim_filter(sctx *s, const eng_cdim *d, const char *const *values, size_t n, uint8_t *mask) {
+        memset(mask, 0, 256);
+        for (size_t i = 0; i < n; i++) {
+                int c = !values[i] || !*values[i] ? 0 : d->vals.n ? eng_sdict_find(&d->vals, values[i]) : -1;
+
+                if (c >= 0)
+                        mask[c] = 1;
+        }
+        s->fdim[s->nf] = d;
+        s->fmask[s->nf++] = mask;
+}
+
+/* The segment and attribute grouping and filters of q, into s (rw held). */
+static tp_rc dim_setup(const tp_engine *e, const tp_engine_scores_query *q, sctx *s, uint8_t (*dimf)[256],
+                       tp_err *err) {
+        tp_rc rc;
+        int d;
+
+        if (q->group == TP_ENGINE_GROUP_SEGMENT)
+                s->gdim = &e->dims[0];
+        if (q->group == TP_ENGINE_GROUP_ATTRIBUTE) {
+                if (!q->attribute || (d = eng_cdim_find(e, q->attribute)) < 0)
+                        return tp_err_setf(err, TP_UNPROCESSABLE, "group", "no customer has an attribute '%.40s'",
+                                           q->attribute ? q->attribute : "");
+                if ((rc = eng_cdim_usable(e, d, "group", err)) != TP_OK)
+                        return rc;
+                s->gdim = &e->dims[d];
+        }
+        if (q->segments)
+                dim_filter(s, &e->dims[0], q->segments, q->nsegments, dimf[0]);
+        if (q->nattrs >= ENG_DIM_MAX)
+                return tp_err_setf(err, TP_UNPROCESSABLE, "attr", "at most %d attribute filters", ENG_DIM_MAX - 1);
+        for (size_t i = 0; i < q->nattrs; i++) {
+                const tp_engine_attr_filter *f = &q->attrs[i];
+
+                if ((d = eng_cdim_find(e, f->name ? f->name : "")) < 0)
+                        return tp_err_setf(err, TP_UNPROCESSABLE, "attr", "no customer has an attribute '%.40s'",
+                                           f->name ? f->name : "");
+                if ((rc = eng_cdim_usable(e, d, "attr", err)) != TP_OK)
+                        return rc;
+                dim_filter(s, &e->dims[d], f->values, f->nvalues, dimf[s->nf]);
+        }
+        return TP_OK;
+}
+
 tp_rc tp_engine_scores_run(tp_engine *e, const tp_engine_scores_query *q, tp_engine_scores **ret, tp_err *err) {
         tp_engine_scores *res = NULL;
-        uint8_t *tpf = NULL, chf[256], sentf[4], *tsf = NULL, segf[256];
+        uint8_t *tpf = NULL, chf[256], sentf[4], *tsf = NULL, dimf[ENG_DIM_MAX][256];
         uint32_t *tpmap = NULL;
         sctx s = { 0 };
         tp_rc rc = TP_OK;
         int64_t lo, hi;
         int locked = 0;
 
-        if ((unsigned) q->group > TP_ENGINE_GROUP_SEGMENT ||
+        if ((unsigned) q->group > TP_ENGINE_GROUP_ATTRIBUTE ||
             (q->group == TP_ENGINE_GROUP_STAGE && (!q->stage_fn || q->nstages < 1 || q->nstages > TP_ENGINE_STAGES_MAX)))
                 return tp_err_setf(err, TP_INVALID, "group", "unknown grouping %d", (int) q->group);
         if ((unsigned) q->bucket > TP_ENGINE_BUCKET_MONTH)
@@ -490,6 +545,12 @@ tp_rc tp_engine_scores_run(tp_engine *e, const tp_engine_scores_query *q, tp_eng
                 s.slotm[k] = s.slotf[k] ? UINT32_MAX : 0;
         }
         s.allslots = res->metrics == (1u << _TP_METRIC_MAX) - 1;
+        /* Customer dimensions are checked before anything else, so a wrong
+         * attribute name is an error on an empty engine too. */
+        if ((rc = dim_setup(e, q, &s, dimf, err)) != TP_OK)
+                goto done;
+        if (s.gdim && s.gdim != &e->dims[0])
+                memcpy(res->attribute, s.gdim->name, sizeof(res->attribute));
         if (!e->nresp)
                 goto done;
         lo = q->from > (int64_t) e->rmin_ts ? q->from : (int64_t) e->rmin_ts;
@@ -539,17 +600,11 @@ tp_rc tp_engine_scores_run(tp_engine *e, const tp_engine_scores_query *q, tp_eng
         }
         s.gsent = q->group == TP_ENGINE_GROUP_SENTIMENT;
         s.gtheme = q->group == TP_ENGINE_GROUP_THEME;
-        s.gseg = q->group == TP_ENGINE_GROUP_SEGMENT;
-        s.nchg = s.gch ? e->chans.n : s.gsent ? 4 : s.gtheme ? e->tkeys.n + 1 : s.gseg ? (e->segs.n ? e->segs.n : 1) : 1;
-        if (q->segments) {
-                memset(segf, 0, sizeof(segf));
-                for (size_t i = 0; i < q->nsegments; i++) {
-                        int c = !q->segments[i] || !*q->segments[i] ? 0 : eng_sdict_find(&e->segs, q->segments[i]);
-                        if (c >= 0)
-                                segf[c] = 1;
-                }
-                s.segf = segf;
-        }
+        s.nchg = s.gch      ? e->chans.n
+                 : s.gsent  ? 4
+                 : s.gtheme ? e->tkeys.n + 1
+                 : s.gdim   ? (s.gdim->vals.n ? s.gdim->vals.n : 1)
+                            : 1;
         if (q->sentiments) {
                 for (int k = 0; k < 4; k++)
                         sentf[k] = (uint8_t) ((q->sentiments >> k) & 1);
@@ -585,7 +640,7 @@ tp_rc tp_engine_scores_run(tp_engine *e, const tp_engine_scores_query *q, tp_eng
                 /* The rollup has no channel, sentiment or theme; its slots serve
                  * the detractor filter as any metric filter. */
                 int use_roll = q->strategy == TP_ENGINE_AUTO && !q->channels && !s.gch && !s.sentf && !s.tsf &&
-                               !s.gsent && !s.gtheme && !s.segf && !s.gseg;
+                               !s.gsent && !s.gtheme && !s.nf && !s.gdim;
                 int r = 0;
 
                 s.nb = 1;
@@ -657,8 +712,9 @@ tp_rc tp_engine_scores_run(tp_engine *e, const tp_engine_scores_query *q, tp_eng
                 row->sentiment = s.gsent ? (int) ch : 0;
                 if (s.gtheme && ch > 0)
                         memcpy(row->theme, e->tkeys.names[ch - 1], sizeof(row->theme));
-                if (s.gseg && ch > 0)
-                        memcpy(row->segment, e->segs.names[ch], sizeof(row->segment));
+                if (s.gdim && ch > 0)
+                        memcpy(s.gdim == &e->dims[0] ? row->segment : row->attribute, s.gdim->vals.names[ch],
+                               sizeof(row->segment));
                 row_stats(c, e->o.min_n, row);
         }
         if (res->nrows)

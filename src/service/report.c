@@ -64,6 +64,42 @@ static tp_rc split_list(const char *name, char *s, char **items, size_t *ret_n, 
         return TP_OK;
 }
 
+/* attr=city:HCM,HN;plan:gold -- one filter per attribute, its values ORed. */
+static tp_rc parse_attr_filters(const char *s, tp_report_args *a, tp_err *err) {
+        char *save = NULL;
+        size_t nf = 0;
+
+        if (!(a->attr_text = tp_strdup(s)))
+                return tp_err_set(err, TP_NOMEM, "out of memory");
+        for (char *f = strtok_r(a->attr_text, ";", &save); f; f = strtok_r(NULL, ";", &save)) {
+                char *colon = strchr(f, ':'), *items[TP_REPORT_MAX_LIST];
+                size_t n = 0;
+                tp_rc rc;
+
+                if (nf == TP_REPORT_MAX_ATTRS)
+                        return tp_err_setc(err, TP_INVALID, "invalid_value", "attr",
+                                           "'attr' filters at most %d attributes", TP_REPORT_MAX_ATTRS);
+                if (!colon || colon == f || colon - f > 31)
+                        return tp_err_setc(err, TP_INVALID, "invalid_value", "attr",
+                                           "'attr' is NAME:VALUE[,VALUE...][;NAME:VALUE...], e.g. city:HCM,HN;plan:gold");
+                *colon = '\0';
+                if ((rc = split_list("attr", colon + 1, items, &n, err)) != TP_OK)
+                        return rc;
+                if (n == 0)
+                        return tp_err_setc(err, TP_INVALID, "invalid_value", "attr",
+                                           "'attr' names no value for attribute '%.31s'", f);
+                for (size_t i = 0; i < n; i++)
+                        a->attr_values[nf][i] = strcmp(items[i], "none") == 0 ? "" : items[i];
+                a->attrs[nf].name = f;
+                a->attrs[nf].values = a->attr_values[nf];
+                a->attrs[nf].nvalues = n;
+                nf++;
+        }
+        a->scores.attrs = nf ? a->attrs : NULL;
+        a->scores.nattrs = nf;
+        return TP_OK;
+}
+
 static tp_rc parse_scores(tp_param_fn get, void *arg, tp_catalog *cat, tp_report_args *a, tp_err *err) {
         static const char *const groups[] = { "none",  "touchpoint", "channel", "touchpoint,channel",
                                               "stage", "sentiment",  "theme",   "segment" };
@@ -74,8 +110,18 @@ static tp_rc parse_scores(tp_param_fn get, void *arg, tp_catalog *cat, tp_report
         size_t n;
         tp_rc rc;
 
-        if ((rc = pick(get, arg, "group", groups, 8, &group, err)) != TP_OK ||
-            (rc = pick(get, arg, "bucket", buckets, 4, &bucket, err)) != TP_OK)
+        s = get(arg, "group");
+        if (s && strncmp(s, "attr:", 5) == 0) {
+                if (!s[5] || strlen(s + 5) > 31)
+                        return tp_err_setc(err, TP_INVALID, "invalid_value", "group",
+                                           "'group=attr:NAME' needs an attribute name of 1 to 31 bytes");
+                (void) snprintf(a->attribute, sizeof(a->attribute), "%s", s + 5);
+                a->scores.attribute = a->attribute;
+                group = TP_ENGINE_GROUP_ATTRIBUTE;
+        } else if ((rc = pick(get, arg, "group", groups, 8, &group, err)) != TP_OK) {
+                return rc;
+        }
+        if ((rc = pick(get, arg, "bucket", buckets, 4, &bucket, err)) != TP_OK)
                 return rc;
         a->scores.group = (tp_engine_group) group;
         a->scores.bucket = (tp_engine_bucket) bucket;
@@ -176,6 +222,8 @@ static tp_rc parse_scores(tp_param_fn get, void *arg, tp_catalog *cat, tp_report
                         a->scores.nsegments = n;
                 }
         }
+        if ((s = get(arg, "attr")) && (rc = parse_attr_filters(s, a, err)) != TP_OK)
+                return rc;
         if ((s = get(arg, "detractors"))) {
                 if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0)
                         return tp_err_setc(err, TP_INVALID, "invalid_value", "detractors", "'detractors' must be 0 or 1");
@@ -304,6 +352,8 @@ void tp_report_args_done(tp_report_args *a) {
         a->channel_text = NULL;
         tp_free(a->segment_text);
         a->segment_text = NULL;
+        tp_free(a->attr_text);
+        a->attr_text = NULL;
 }
 
 static json_t *attribution_json(const tp_engine_last_touch *r, tp_catalog *cat, long long lookback_days) {

@@ -34,6 +34,8 @@ typedef enum tp_report_kind {
 /* A parameter's value by name, or NULL when absent. */
 typedef const char *(*tp_param_fn)(void *arg, const char *name);
 
+#define TP_REPORT_MAX_ATTRS 8 /* attribute filters in one attr= parameter */
+
 typedef struct tp_report_args {
         tp_report_kind kind;
         tp_engine_scores_query scores;
@@ -60,6 +62,10 @@ typedef struct tp_report_args {
         char *channel_text; /* owned: the channels point into it */
         const char *segments[TP_REPORT_MAX_LIST];
         char *segment_text; /* owned: the segments point into it */
+        char attribute[32];  /* group=attr:NAME: the name (scores.attribute points here) */
+        tp_engine_attr_filter attrs[TP_REPORT_MAX_ATTRS];
+        const char *attr_values[TP_REPORT_MAX_ATTRS][TP_REPORT_MAX_LIST];
+        char *attr_text;     /* owned: the attribute filters point into it */
         const struct tp_text *text; /* themes: names of the theme keys (may be NULL); set by the caller */
         char theme[32];             /* the theme filter's key (scores.theme points here) */
 } tp_report_args;
@@ -69,7 +75,9 @@ typedef struct tp_report_args {
  *   scores:       group none|touchpoint|channel|touchpoint,channel|stage|sentiment|theme;
  *                 bucket none|day|week|month; touchpoint, channel, metric, sentiment (comma-separated
  *                 lists), theme (a key), detractors (0|1: only unhappy answers), segment (a list;
- *                 "none" for customers without one); group also segment
+ *                 "none" for customers without one), attr (customer attributes: "city:HCM,HN;plan:gold",
+                 values of one attribute ORed, attributes ANDed, "none" = no value); group also
+                 segment, or attr:NAME (by a customer attribute)
  *   themes:       the filters of scores, and bucket for the trend
  *   attribution:  model first|last|last_non_direct|linear|time_decay|position|markov|shapley
  *                 (default last), conversion (an event type, default purchase), lookback_days 0..3650,

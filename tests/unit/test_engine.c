@@ -281,16 +281,16 @@ static void test_segments(void **state) {
         static const char *const vip_none[] = { "vip", "" };
         tp_engine_scores_query q;
         tp_engine_scores *r;
-        tp_engine_segment *segs = NULL;
+        tp_engine_value *segs = NULL;
         size_t nsegs = 0;
         tp_err err = { 0 };
         int64_t t0 = 1717200000;
         tp_response anon = { .id = "r", .touchpoint = 1, .metric = TP_METRIC_NPS, .score = 0, .ts = t0 + 500 };
 
         (void) state;
-        assert_int_equal(tp_engine_set_segment(e, "k1", "vip", &err), TP_OK);
-        assert_int_equal(tp_engine_set_segment(e, "k2", "regular", &err), TP_OK);
-        assert_int_equal(tp_engine_set_segment(e, "", "vip", &err), TP_INVALID);
+        assert_int_equal(tp_engine_set_customer(e, "k1", "vip", NULL, &err), TP_OK);
+        assert_int_equal(tp_engine_set_customer(e, "k2", "regular", NULL, &err), TP_OK);
+        assert_int_equal(tp_engine_set_customer(e, "", "vip", NULL, &err), TP_INVALID);
         for (int i = 0; i < 2; i++) {
                 tp_response x = { .id = "r", .customer = "k1", .touchpoint = 1, .metric = TP_METRIC_NPS,
                                   .score = 10 - i, .ts = t0 + i };
@@ -322,7 +322,7 @@ static void test_segments(void **state) {
         assert_int_equal(r->rows[0].nps.n, 4);
         tp_engine_scores_free(r);
 
-        assert_int_equal(tp_engine_set_segment(e, "k2", "vip", &err), TP_OK);
+        assert_int_equal(tp_engine_set_customer(e, "k2", "vip", NULL, &err), TP_OK);
         q.nsegments = 1;
         r = scores(e, &q);
         assert_int_equal(r->rows[0].nps.n, 3);
@@ -335,6 +335,191 @@ static void test_segments(void **state) {
         assert_string_equal(segs[1].name, "regular");
         assert_int_equal(segs[1].customers, 0);
         tp_free(segs);
+        tp_engine_free(e);
+}
+
+static tp_engine_scores *scores_attr(tp_engine *e, const char *group_attr, const tp_engine_attr_filter *f,
+                                     size_t nf) {
+        tp_engine_scores_query q;
+
+        tp_engine_scores_query_init(&q);
+        if (group_attr) {
+                q.group = TP_ENGINE_GROUP_ATTRIBUTE;
+                q.attribute = group_attr;
+        }
+        q.attrs = f;
+        q.nattrs = nf;
+        return scores(e, &q);
+}
+
+static tp_rc scores_attr_rc(tp_engine *e, const char *group_attr, const tp_engine_attr_filter *f, size_t nf,
+                            tp_err *err) {
+        tp_engine_scores_query q;
+        tp_engine_scores *r = NULL;
+        tp_rc rc;
+
+        tp_engine_scores_query_init(&q);
+        if (group_attr) {
+                q.group = TP_ENGINE_GROUP_ATTRIBUTE;
+                q.attribute = group_attr;
+        }
+        q.attrs = f;
+        q.nattrs = nf;
+        rc = tp_engine_scores_run(e, &q, &r, err);
+        tp_engine_scores_free(r);
+        return rc;
+}
+
+static void set_cust(tp_engine *e, const char *id, const char *seg, const char *attrs_json) {
+        json_t *a = attrs_json ? json_loads(attrs_json, 0, NULL) : NULL;
+        tp_err err = { 0 };
+
+        assert_true(!attrs_json || a);
+        if (tp_engine_set_customer(e, id, seg, a, &err) != TP_OK)
+                fail_msg("set_customer %s: %s", id, err.msg);
+        json_decref(a);
+}
+
+/* Customer attributes as a breakdown and as filters, by hand:
+ *   k1 {city HCM, plan gold, age 34, vip true}: NPS 10, 9
+ *   k2 {city HN, plan gold}: 3      k3 {city HCM}: 7      k4 (none): 0
+ *   anonymous: 5 */
+static void test_attributes(void **state) {
+        tp_engine *e = mk_engine(TP_ENGINE_TZ_DEFAULT, 1024);
+        static const char *const hcm[] = { "HCM" }, *const gold[] = { "gold" }, *const none[] = { "" },
+                                 *const hn_hcm[] = { "HN", "HCM" }, *const x[] = { "x" };
+        static const char *const ids[] = { "k1", "k1", "k2", "k3", "k4", NULL };
+        static const int sc[] = { 10, 9, 3, 7, 0, 5 };
+        tp_engine_attr_filter f[2];
+        tp_engine_attribute *at = NULL;
+        size_t nat = 0;
+        uint64_t dropped = 0;
+        tp_engine_scores *r;
+        tp_err err = { 0 };
+        int64_t t0 = 1717200000;
+
+        (void) state;
+        set_cust(e, "k1", "vip", "{\"city\": \"HCM\", \"plan\": \"gold\", \"age\": 34, \"vip\": true, "
+                                 "\"note\": null, \"tags\": [1, 2], \"addr\": {\"zip\": 1}}");
+        set_cust(e, "k2", NULL, "{\"city\": \"HN\", \"plan\": \"gold\"}");
+        set_cust(e, "k3", NULL, "{\"city\": \"HCM\"}");
+        for (int i = 0; i < 6; i++) {
+                tp_response y = { .id = "r", .customer = ids[i], .touchpoint = 1, .metric = TP_METRIC_NPS,
+                                  .score = sc[i], .ts = t0 + i };
+                assert_int_equal(tp_engine_add_response(e, i + 1, &y, &err), TP_OK);
+        }
+
+        /* By city: none (k4 0, anonymous 5) -100; HCM (10, 9, 7) 66.67; HN (3) -100. */
+        r = scores_attr(e, "city", NULL, 0);
+        assert_string_equal(r->attribute, "city");
+        assert_int_equal(r->nrows, 3);
+        assert_string_equal(r->rows[0].attribute, "");
+        assert_int_equal(r->rows[0].nps.n, 2);
+        near(r->rows[0].nps.score, -100.0, 1e-12, "none");
+        assert_string_equal(r->rows[1].attribute, "HCM");
+        assert_int_equal(r->rows[1].nps.n, 3);
+        near(r->rows[1].nps.score, 200.0 / 3.0, 1e-9, "HCM");
+        assert_string_equal(r->rows[2].attribute, "HN");
+        near(r->rows[2].nps.score, -100.0, 1e-12, "HN");
+        assert_true(r->rows_scanned > 0); /* the rollup has no customers */
+        tp_engine_scores_free(r);
+        /* Numbers and booleans as their JSON text. */
+        r = scores_attr(e, "age", NULL, 0);
+        assert_int_equal(r->nrows, 2);
+        assert_string_equal(r->rows[1].attribute, "34");
+        assert_int_equal(r->rows[1].nps.n, 2);
+        tp_engine_scores_free(r);
+        r = scores_attr(e, "vip", NULL, 0);
+        assert_string_equal(r->rows[1].attribute, "true");
+        tp_engine_scores_free(r);
+        /* null, arrays and objects are no value: no such attribute. */
+        assert_int_equal(scores_attr_rc(e, "note", NULL, 0, &err), TP_UNPROCESSABLE);
+        assert_string_equal(err.field, "group");
+        assert_int_equal(scores_attr_rc(e, "tags", NULL, 0, &err), TP_UNPROCESSABLE);
+        assert_int_equal(scores_attr_rc(e, "addr", NULL, 0, &err), TP_UNPROCESSABLE);
+
+        /* Filters: city HCM -> 3 answers; and plan gold -> k1's 2; plan none -> k3, k4, anonymous. */
+        f[0] = (tp_engine_attr_filter){ .name = "city", .values = hcm, .nvalues = 1 };
+        f[1] = (tp_engine_attr_filter){ .name = "plan", .values = gold, .nvalues = 1 };
+        r = scores_attr(e, NULL, f, 1);
+        assert_int_equal(r->rows[0].nps.n, 3);
+        tp_engine_scores_free(r);
+        r = scores_attr(e, NULL, f, 2);
+        assert_int_equal(r->rows[0].nps.n, 2);
+        near(r->rows[0].nps.score, 100.0, 1e-12, "HCM gold");
+        tp_engine_scores_free(r);
+        f[0] = (tp_engine_attr_filter){ .name = "plan", .values = none, .nvalues = 1 };
+        r = scores_attr(e, NULL, f, 1);
+        assert_int_equal(r->rows[0].nps.n, 3);
+        assert_int_equal(r->rows[0].nps.detractors, 2);
+        tp_engine_scores_free(r);
+        /* A value nobody has matches nobody; an unknown attribute is an error. */
+        f[0] = (tp_engine_attr_filter){ .name = "city", .values = x, .nvalues = 1 };
+        r = scores_attr(e, NULL, f, 1);
+        assert_int_equal(r->nrows, 0);
+        tp_engine_scores_free(r);
+        f[0] = (tp_engine_attr_filter){ .name = "ctiy", .values = hcm, .nvalues = 1 };
+        assert_int_equal(scores_attr_rc(e, NULL, f, 1, &err), TP_UNPROCESSABLE);
+        assert_string_equal(err.field, "attr");
+        /* Grouped by one attribute, filtered by another. */
+        f[0] = (tp_engine_attr_filter){ .name = "plan", .values = gold, .nvalues = 1 };
+        r = scores_attr(e, "city", f, 1);
+        assert_int_equal(r->nrows, 2);
+        assert_string_equal(r->rows[0].attribute, "HCM");
+        assert_int_equal(r->rows[0].nps.n, 2);
+        assert_string_equal(r->rows[1].attribute, "HN");
+        tp_engine_scores_free(r);
+
+        /* A PUT replaces the attributes: k1 loses plan and moves to HN. */
+        set_cust(e, "k1", "vip", "{\"city\": \"HN\"}");
+        f[0] = (tp_engine_attr_filter){ .name = "plan", .values = gold, .nvalues = 1 };
+        r = scores_attr(e, NULL, f, 1);
+        assert_int_equal(r->rows[0].nps.n, 1); /* k2 only */
+        tp_engine_scores_free(r);
+        f[0] = (tp_engine_attr_filter){ .name = "city", .values = hn_hcm, .nvalues = 2 };
+        r = scores_attr(e, NULL, f, 1);
+        assert_int_equal(r->rows[0].nps.n, 4);
+        tp_engine_scores_free(r);
+
+        /* A value over 31 bytes overflows the attribute: refused, named. */
+        set_cust(e, "k5", NULL, "{\"email\": \"someone.with.a.long.name@example.com\", \"zip\": \"1\"}");
+        assert_int_equal(scores_attr_rc(e, "email", NULL, 0, &err), TP_UNPROCESSABLE);
+        assert_string_equal(err.field, "group");
+        assert_non_null(strstr(err.msg, "email"));
+        /* So do 256 distinct values. */
+        for (int i = 0; i < 300; i++) {
+                char id[16], js[64];
+                (void) snprintf(id, sizeof(id), "z%d", i);
+                (void) snprintf(js, sizeof(js), "{\"zip\": \"%d\"}", 10000 + i);
+                set_cust(e, id, NULL, js);
+        }
+        f[0] = (tp_engine_attr_filter){ .name = "zip", .values = x, .nvalues = 1 };
+        assert_int_equal(scores_attr_rc(e, NULL, f, 1, &err), TP_UNPROCESSABLE);
+        assert_string_equal(err.field, "attr");
+        /* At most 16 attributes are indexed: 6 so far, 14 more offered. */
+        {
+                char js[512] = "{";
+                for (int i = 0; i < 14; i++)
+                        (void) snprintf(js + strlen(js), sizeof(js) - strlen(js), "%s\"a%02d\": %d", i ? ", " : "",
+                                        i, i);
+                strcat(js, "}");
+                set_cust(e, "k6", NULL, js);
+        }
+        assert_int_equal(tp_engine_attributes(e, &at, &nat, &dropped, &err), TP_OK);
+        assert_int_equal(nat, 16);
+        assert_int_equal(dropped, 4);
+        assert_string_equal(at[0].name, "city");
+        assert_int_equal(at[0].customers, 3); /* k1 HN, k2 HN, k3 HCM */
+        assert_int_equal(at[0].nvalues, 2);
+        assert_string_equal(at[0].values[0].name, "HCM");
+        assert_int_equal(at[0].values[0].customers, 1);
+        assert_int_equal(at[0].values[1].customers, 2);
+        assert_false(at[0].overflow);
+        assert_string_equal(at[4].name, "email");
+        assert_true(at[4].overflow);
+        assert_true(at[5].overflow); /* zip */
+        assert_string_equal(at[15].name, "a09");
+        tp_engine_attributes_free(at, nat);
         tp_engine_free(e);
 }
 
@@ -2511,6 +2696,7 @@ int main(void) {
                 cmocka_unit_test(test_json),
                 cmocka_unit_test(test_sentiment_and_themes),
                 cmocka_unit_test(test_segments),
+        cmocka_unit_test(test_attributes),
                 cmocka_unit_test(test_load_from_store),
                 cmocka_unit_test(test_catch_up_bounded),
                 cmocka_unit_test(test_load_refused_row),
