@@ -48,6 +48,7 @@ columns() {
 # stdin: CSV rows without a header.  Rounds the numbers, sorts by the key
 # columns, and puts the header on top.
 canonical() {
+        # shellcheck disable=SC2046 # two words: the columns, the number of keys
         set -- $(columns "$1")
         echo "$1"
         awk -F, -v OFS=, '{
@@ -90,6 +91,7 @@ api_rows() {
 
 # Q SQL.csv API.csv: row by row in the SQL's order, matched by key.
 compare() {
+        # shellcheck disable=SC2046 # two words: the columns, the number of keys
         set -- "$2" "$3" $(columns "$1")
         awk -F, -v api="$2" -v nkey="$4" -v la="${ANSWERS_LEFT:-SQLite}" -v lb="${ANSWERS_RIGHT:-Touchpoint}" '
         function num(s) { return s ~ /^-?[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$/ }

@@ -242,6 +242,7 @@ for path in "/v1/attribution?model=first" "/v1/attribution?model=last" "/v1/attr
         "/v1/reports/next?touchpoint=$TP1" "/v1/reports/next?touchpoint=$TP1,$TP2&order=2"; do
         ms=$(median_ms "$path")
         echo "  $path: $ms" >&2
+        # shellcheck disable=SC2016 # the backquotes are Markdown
         printf '| `%s` | %s |\n' "$path" "$ms"
 done >"$WORK/other.md"
 
