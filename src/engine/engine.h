@@ -412,8 +412,23 @@ void tp_engine_scores_free(tp_engine_scores *r);
  * [from, to).  Last touch attributes each purchase in [from, to) to the
  * touchpoint of the customer's previous non-purchase event (at any earlier
  * time, or within lookback seconds of the purchase when lookback > 0). */
+/* What path questions (transitions, attribution, journeys) look at: only the
+ * events in these channels (a customer's path is then its events there, in
+ * order), of the customers in these segments and with these attribute values
+ * (as the scores' filters).  All NULL: everything.  With any filter set the
+ * rollups do not apply: the question is answered by a scan. */
+typedef struct tp_engine_filter {
+        const char *const *channels; /* unknown channels match nothing */
+        size_t nchannels;
+        const char *const *segments; /* "" = none */
+        size_t nsegments;
+        const tp_engine_attr_filter *attrs;
+        size_t nattrs;
+} tp_engine_filter;
+
 typedef struct tp_engine_path_query {
         int64_t from, to; /* INT64_MIN / INT64_MAX: open */
+        tp_engine_filter filter;
         int64_t lookback; /* last touch only; 0 = unlimited */
         const char *conversion; /* tp_engine_attribution_run(): the event type that converts;
                                  * NULL: "purchase" (the rollups always use purchase) */
@@ -591,6 +606,7 @@ typedef struct tp_engine_journey_query {
         int64_t split;               /* accuracy: train on transitions whose target event is
                                       *   before split, test on those at or after it */
         tp_engine_strategy strategy; /* standing: SCAN skips the per-customer latest event */
+        tp_engine_filter filter;
 } tp_engine_journey_query;
 
 /* Open range, nstages 0, path_len 5, npaths 20, depth 3, order 1, nnext 5, AUTO. */

@@ -50,6 +50,63 @@ tp_rc eng_cdim_usable(const tp_engine *e, int d, const char *field, tp_err *err)
                            e->dims[d].name, e->dims[d].vals.max - 1);
 }
 
+/* One filter over dimension d: the values named ("" = none; a value never
+ * seen matches nobody). */
+static void cfilter_add(eng_cfilter *f, const eng_cdim *d, const char *const *values, size_t n) {
+        uint8_t *mask = f->mask[f->n];
+
+        memset(mask, 0, 256);
+        for (size_t i = 0; i < n; i++) {
+                int c = !values[i] || !*values[i] ? 0 : d->vals.n ? eng_sdict_find(&d->vals, values[i]) : -1;
+
+                if (c >= 0)
+                        mask[c] = 1;
+        }
+        f->dim[f->n++] = d;
+}
+
+tp_rc eng_cfilter_init(const tp_engine *e, const char *const *segments, size_t nsegments,
+                       const tp_engine_attr_filter *attrs, size_t nattrs, eng_cfilter *f, tp_err *err) {
+        tp_rc rc;
+
+        f->n = 0;
+        if (nattrs >= ENG_DIM_MAX)
+                return tp_err_setf(err, TP_UNPROCESSABLE, "attr", "at most %d attribute filters", ENG_DIM_MAX - 1);
+        if (segments)
+                cfilter_add(f, &e->dims[0], segments, nsegments);
+        for (size_t i = 0; i < nattrs; i++) {
+                const char *name = attrs[i].name ? attrs[i].name : "";
+                int d = eng_cdim_find(e, name);
+
+                if (d < 0)
+                        return tp_err_setf(err, TP_UNPROCESSABLE, "attr", "no customer has an attribute '%.40s'", name);
+                if ((rc = eng_cdim_usable(e, d, "attr", err)) != TP_OK)
+                        return rc;
+                cfilter_add(f, &e->dims[d], attrs[i].values, attrs[i].nvalues);
+        }
+        return TP_OK;
+}
+
+tp_rc eng_filter_init(const tp_engine *e, const tp_engine_filter *q, eng_filter *f, tp_err *err) {
+        tp_rc rc;
+
+        f->chan = q->channels != NULL;
+        if (f->chan) {
+                memset(f->chf, 0, sizeof(f->chf));
+                for (size_t i = 0; i < q->nchannels; i++) {
+                        int c = q->channels[i] && *q->channels[i] ? eng_sdict_find(&e->chans, q->channels[i]) : -1;
+
+                        if (c > 0)
+                                f->chf[c] = 1;
+                }
+        }
+        if ((rc = eng_cfilter_init(e, q->segments, q->nsegments, q->attrs, q->nattrs, &f->cf, err)) != TP_OK)
+                return rc;
+        f->cust = f->cf.n > 0;
+        f->any = f->chan || f->cust;
+        return TP_OK;
+}
+
 /* A name the report parameters can address: 1..31 bytes, no separator of the
  * attr= syntax ("city:HCM,HN;plan:gold") and no control character. */
 static int name_ok(const char *s) {

@@ -236,6 +236,39 @@ tp_rc eng_cdim_usable(const tp_engine *e, int d, const char *field, tp_err *err)
 /* Bytes held by the dimensions' code arrays. */
 size_t eng_cdim_bytes(const tp_engine *e);
 
+/* A filter of customers by segment and attributes: a customer passes when its
+ * code in dim[k] is set in mask[k] for every k < n. */
+typedef struct eng_cfilter {
+        const eng_cdim *dim[ENG_DIM_MAX];
+        uint8_t mask[ENG_DIM_MAX][256];
+        uint32_t n;
+} eng_cfilter;
+
+/* Build f from a query's segments (NULL: any; "" = none) and attribute filters
+ * (rw held).  TP_UNPROCESSABLE (field "attr") for an attribute no customer has
+ * or one that overflowed, or more than ENG_DIM_MAX - 1 of them. */
+tp_rc eng_cfilter_init(const tp_engine *e, const char *const *segments, size_t nsegments,
+                       const tp_engine_attr_filter *attrs, size_t nattrs, eng_cfilter *f, tp_err *err);
+
+static inline int eng_cfilter_pass(const eng_cfilter *f, uint32_t c) {
+        for (uint32_t k = 0; k < f->n; k++)
+                if (!f->mask[k][eng_dim_of(f->dim[k], c)])
+                        return 0;
+        return 1;
+}
+
+/* A tp_engine_filter resolved against the dictionaries (rw held). */
+typedef struct eng_filter {
+        int any;           /* some filter is set */
+        int cust;          /* customers are filtered: use eng_cfilter_pass(&cf, c) */
+        int chan;          /* events are filtered: use chf[rec.ch] */
+        eng_cfilter cf;
+        uint8_t chf[256];
+} eng_filter;
+
+/* Errors as eng_cfilter_init(). */
+tp_rc eng_filter_init(const tp_engine *e, const tp_engine_filter *q, eng_filter *f, tp_err *err);
+
 /* engine.c: add one row; wmu and rw (exclusive) held. */
 tp_rc eng_ev_add(tp_engine *e, int64_t seq, const tp_event *ev, tp_err *err);
 tp_rc eng_rs_add(tp_engine *e, int64_t seq, const tp_response *r, tp_err *err);

@@ -52,12 +52,22 @@ static tp_rc scan_budget(const tp_engine *e, tp_err *err) {
         return TP_OK;
 }
 
-/* One customer's events, in order, from the columns or merged. */
+/* One customer's events, in order, from the columns or merged; with a filter,
+ * only the events of the customers and channels it keeps. */
 typedef struct walk {
         const tp_engine *e;
+        const eng_filter *f; /* NULL: everything */
         eng_item *buf;
         size_t cap;
 } walk;
+
+/* Resolve the query's filter into *f and point the walk at it (rdlock held). */
+static tp_rc walk_filter(walk *w, eng_filter *f, const tp_engine_filter *q, tp_err *err) {
+        tp_rc rc = eng_filter_init(w->e, q, f, err);
+
+        w->f = rc == TP_OK && f->any ? f : NULL;
+        return rc;
+}
 
 #define REC(v, stride, i) ((const eng_rec *) ((const char *) (v) + (size_t) (i) * (stride)))
 
@@ -65,8 +75,14 @@ typedef struct walk {
  * the result; -1 when out of memory. */
 static int64_t walk_cust(walk *w, uint32_t c, const eng_rec **ret_v, size_t *ret_stride) {
         const tp_engine *e = w->e;
+        const eng_filter *f = w->f;
 
-        if (e->cust[c].dhead == ENG_NONE) {
+        if (f && f->cust && !eng_cfilter_pass(&f->cf, c)) {
+                *ret_v = e->srec;
+                *ret_stride = sizeof(eng_rec);
+                return 0;
+        }
+        if (e->cust[c].dhead == ENG_NONE && !(f && f->chan)) {
                 uint32_t s = c < e->snc ? e->soff[c] : 0, t = c < e->snc ? e->soff[c + 1] : 0;
 
                 *ret_v = e->srec + s;
@@ -87,6 +103,14 @@ static int64_t walk_cust(walk *w, uint32_t c, const eng_rec **ret_v, size_t *ret
                         w->cap = cap;
                 }
                 n = eng_cust_events(e, c, w->buf);
+                if (f && f->chan) {
+                        uint32_t k = 0;
+
+                        for (uint32_t i = 0; i < n; i++)
+                                if (f->chf[w->buf[i].r.ch])
+                                        w->buf[k++] = w->buf[i];
+                        n = k;
+                }
                 *ret_v = &w->buf[0].r;
                 *ret_stride = sizeof(eng_item);
                 return n;
@@ -193,6 +217,7 @@ static double median_u32(u32vec *a) {
 tp_rc tp_engine_funnel_run(tp_engine *e, const tp_engine_journey_query *q, tp_engine_funnel **ret, tp_err *err) {
         tp_engine_funnel *res = NULL;
         walk w = { .e = e };
+        eng_filter flt;
         int8_t *stage = NULL;
         u32vec times[TP_ENGINE_STAGES_MAX];
         uint64_t reached[TP_ENGINE_STAGES_MAX] = { 0 }, conv[TP_ENGINE_STAGES_MAX] = { 0 };
@@ -209,6 +234,8 @@ tp_rc tp_engine_funnel_run(tp_engine *e, const tp_engine_journey_query *q, tp_en
         }
         res->nstages = ns;
         pthread_rwlock_rdlock(&e->rw);
+        if ((rc = walk_filter(&w, &flt, &q->filter, err)) != TP_OK)
+                goto out;
         if ((rc = scan_budget(e, err)) != TP_OK)
                 goto out;
         if (!(stage = stage_map(e, q))) {
@@ -297,6 +324,7 @@ tp_rc tp_engine_standing_run(
         tp_engine *e, const tp_engine_journey_query *q, tp_engine_standing **ret, tp_err *err) {
         tp_engine_standing *res = NULL;
         walk w = { .e = e };
+        eng_filter flt;
         int8_t *stage = NULL;
         tp_rc rc;
 
@@ -309,11 +337,13 @@ tp_rc tp_engine_standing_run(
         }
         res->nstages = q->nstages;
         pthread_rwlock_rdlock(&e->rw);
+        if ((rc = walk_filter(&w, &flt, &q->filter, err)) != TP_OK)
+                goto out;
         if (!(stage = stage_map(e, q))) {
                 rc = tp_err_set(err, TP_NOMEM, "out of memory");
                 goto out;
         }
-        if (q->strategy == TP_ENGINE_AUTO &&
+        if (q->strategy == TP_ENGINE_AUTO && !w.f &&
             (!e->nevents || (q->from <= (int64_t) e->emin_ts && q->to > (int64_t) e->emax_ts))) {
                 /* Each customer's latest event is kept at ingest. */
                 for (uint32_t c = 0; c < e->ncust; c++) {
@@ -473,6 +503,7 @@ static int cmp_path(const void *pa, const void *pb, void *arg) {
 tp_rc tp_engine_paths_run(tp_engine *e, const tp_engine_journey_query *q, tp_engine_paths **ret, tp_err *err) {
         tp_engine_paths *res = NULL;
         walk w = { .e = e };
+        eng_filter flt;
         ptab t = { .k = q->path_len };
         uint16_t p[TP_ENGINE_PATH_LEN_MAX];
         uint32_t *order = NULL;
@@ -486,6 +517,8 @@ tp_rc tp_engine_paths_run(tp_engine *e, const tp_engine_journey_query *q, tp_eng
         if (!(res = tp_calloc(1, sizeof(*res))))
                 return tp_err_set(err, TP_NOMEM, "out of memory");
         pthread_rwlock_rdlock(&e->rw);
+        if ((rc = walk_filter(&w, &flt, &q->filter, err)) != TP_OK)
+                goto out;
         if ((rc = scan_budget(e, err)) != TP_OK)
                 goto out;
         res->rows_scanned = (uint64_t) e->nsealed + e->ndelta;
@@ -592,6 +625,7 @@ tp_rc tp_engine_explorer_run(
         tp_engine *e, const tp_engine_journey_query *q, tp_engine_explorer **ret, tp_err *err) {
         tp_engine_explorer *res = NULL;
         walk w = { .e = e };
+        eng_filter flt;
         eng_hmap links = { 0 };
         uint64_t *nodes = NULL, *ended = NULL;
         uint32_t ntp = 0, start, d = q->depth;
@@ -605,6 +639,8 @@ tp_rc tp_engine_explorer_run(
         res->start = q->start;
         res->depth = d;
         pthread_rwlock_rdlock(&e->rw);
+        if ((rc = walk_filter(&w, &flt, &q->filter, err)) != TP_OK)
+                goto out;
         if ((start = eng_tp_find(e, q->start)) == UINT32_MAX)
                 goto out;
         if ((rc = scan_budget(e, err)) != TP_OK)
@@ -727,6 +763,7 @@ static int cmp_cand(const void *pa, const void *pb) {
 tp_rc tp_engine_next_run(tp_engine *e, const tp_engine_journey_query *q, tp_engine_next **ret, tp_err *err) {
         tp_engine_next *res = NULL;
         walk w = { .e = e };
+        eng_filter flt;
         uint64_t *c1 = NULL, *c2 = NULL, t1 = 0, t2 = 0;
         cand *cs = NULL;
         uint32_t ntp, a = UINT32_MAX, x = UINT32_MAX; /* context: x, a (dense) */
@@ -741,6 +778,8 @@ tp_rc tp_engine_next_run(tp_engine *e, const tp_engine_journey_query *q, tp_engi
                 return tp_err_set(err, TP_NOMEM, "out of memory");
         res->order = q->order;
         pthread_rwlock_rdlock(&e->rw);
+        if ((rc = walk_filter(&w, &flt, &q->filter, err)) != TP_OK)
+                goto out;
         ntp = e->ntp;
         if (q->customer) {
                 uint32_t c = cust_find(e, q->customer);
@@ -876,6 +915,7 @@ tp_rc tp_engine_next_accuracy_run(
         tp_engine *e, const tp_engine_journey_query *q, tp_engine_next_accuracy **ret, tp_err *err) {
         tp_engine_next_accuracy *res = NULL;
         walk w = { .e = e };
+        eng_filter flt;
         uint64_t *m1 = NULL;
         uint32_t *top1 = NULL; /* ntp x 3 dense targets, NOIDX: none */
         eng_hmap h2 = { 0 }, ctx2 = { 0 };
@@ -888,6 +928,8 @@ tp_rc tp_engine_next_accuracy_run(
                 return tp_err_set(err, TP_NOMEM, "out of memory");
         res->split = q->split;
         pthread_rwlock_rdlock(&e->rw);
+        if ((rc = walk_filter(&w, &flt, &q->filter, err)) != TP_OK)
+                goto out;
         if ((rc = scan_budget(e, err)) != TP_OK)
                 goto out;
         ntp = e->ntp;

@@ -245,9 +245,7 @@ typedef struct sctx {
         int gtp, gch;              /* grouped by touchpoint (or stage), by channel */
         int gsent, gtheme;         /* grouped by sentiment, theme (the second key dimension, as channel) */
         const eng_cdim *gdim;      /* grouped by this customer dimension (segment, attribute), NULL: not */
-        const eng_cdim *fdim[ENG_DIM_MAX]; /* customer dimension filters: a customer passes when */
-        const uint8_t *fmask[ENG_DIM_MAX]; /*   fmask[f][its code in fdim[f]] for every f < nf */
-        uint32_t nf;
+        const eng_cfilter *cf;     /* customers by segment and attributes (NULL: all) */
         const uint8_t *sentf;      /* sentiment filter, by tp_response.sentiment (NULL: all) */
         const uint8_t *tsf;        /* theme filter, by theme set (NULL: all) */
         const uint32_t *tpmap;     /* by stage: touchpoint index -> stage group (NULL: by touchpoint) */
@@ -267,13 +265,6 @@ static inline uint64_t group_key(const sctx *s, int32_t day, uint32_t tp, uint32
                (s->gch || s->gsent || s->gtheme || s->gdim ? ch : 0);
 }
 
-/* Customer c (ENG_NONE: anonymous) passes the customer dimension filters. */
-static inline int dims_pass(const sctx *s, uint32_t c) {
-        for (uint32_t f = 0; f < s->nf; f++)
-                if (!s->fmask[f][eng_dim_of(s->fdim[f], c)])
-                        return 0;
-        return 1;
-}
 
 /* One block's rows with a <= ts < z; full: all of them are (no time test).
  * Inlined twice, so the test is compiled out of the full case. */
@@ -296,7 +287,7 @@ static inline __attribute__((always_inline)) int
                         continue;
                 if (s->tsf && !s->tsf[b->tset[i]])
                         continue;
-                if (s->nf && !dims_pass(s, b->cust[i]))
+                if (s->cf && !eng_cfilter_pass(s->cf, b->cust[i]))
                         continue;
                 if (s->gtheme && b->tset[i]) {
                         /* One count per theme the comment names. */
@@ -466,22 +457,8 @@ static tp_rc budget_error(tp_err *err, const char *what, uint64_t limit) {
                 (unsigned long long) limit);
 }
 
-/* One filter over customer dimension d: mask[code] = 1 for the values named
- * ("" = none; a value never seen matches nobody). */
-static void dim_filter(sctx *s, const eng_cdim *d, const char *const *values, size_t n, uint8_t *mask) {
-        memset(mask, 0, 256);
-        for (size_t i = 0; i < n; i++) {
-                int c = !values[i] || !*values[i] ? 0 : d->vals.n ? eng_sdict_find(&d->vals, values[i]) : -1;
-
-                if (c >= 0)
-                        mask[c] = 1;
-        }
-        s->fdim[s->nf] = d;
-        s->fmask[s->nf++] = mask;
-}
-
 /* The segment and attribute grouping and filters of q, into s (rw held). */
-static tp_rc dim_setup(const tp_engine *e, const tp_engine_scores_query *q, sctx *s, uint8_t (*dimf)[256],
+static tp_rc dim_setup(const tp_engine *e, const tp_engine_scores_query *q, sctx *s, eng_cfilter *cf,
                        tp_err *err) {
         tp_rc rc;
         int d;
@@ -496,26 +473,16 @@ static tp_rc dim_setup(const tp_engine *e, const tp_engine_scores_query *q, sctx
                         return rc;
                 s->gdim = &e->dims[d];
         }
-        if (q->segments)
-                dim_filter(s, &e->dims[0], q->segments, q->nsegments, dimf[0]);
-        if (q->nattrs >= ENG_DIM_MAX)
-                return tp_err_setf(err, TP_UNPROCESSABLE, "attr", "at most %d attribute filters", ENG_DIM_MAX - 1);
-        for (size_t i = 0; i < q->nattrs; i++) {
-                const tp_engine_attr_filter *f = &q->attrs[i];
-
-                if ((d = eng_cdim_find(e, f->name ? f->name : "")) < 0)
-                        return tp_err_setf(err, TP_UNPROCESSABLE, "attr", "no customer has an attribute '%.40s'",
-                                           f->name ? f->name : "");
-                if ((rc = eng_cdim_usable(e, d, "attr", err)) != TP_OK)
-                        return rc;
-                dim_filter(s, &e->dims[d], f->values, f->nvalues, dimf[s->nf]);
-        }
+        if ((rc = eng_cfilter_init(e, q->segments, q->nsegments, q->attrs, q->nattrs, cf, err)) != TP_OK)
+                return rc;
+        s->cf = cf->n ? cf : NULL;
         return TP_OK;
 }
 
 tp_rc tp_engine_scores_run(tp_engine *e, const tp_engine_scores_query *q, tp_engine_scores **ret, tp_err *err) {
         tp_engine_scores *res = NULL;
-        uint8_t *tpf = NULL, chf[256], sentf[4], *tsf = NULL, dimf[ENG_DIM_MAX][256];
+        uint8_t *tpf = NULL, chf[256], sentf[4], *tsf = NULL;
+        eng_cfilter cf;
         uint32_t *tpmap = NULL;
         sctx s = { 0 };
         tp_rc rc = TP_OK;
@@ -547,7 +514,7 @@ tp_rc tp_engine_scores_run(tp_engine *e, const tp_engine_scores_query *q, tp_eng
         s.allslots = res->metrics == (1u << _TP_METRIC_MAX) - 1;
         /* Customer dimensions are checked before anything else, so a wrong
          * attribute name is an error on an empty engine too. */
-        if ((rc = dim_setup(e, q, &s, dimf, err)) != TP_OK)
+        if ((rc = dim_setup(e, q, &s, &cf, err)) != TP_OK)
                 goto done;
         if (s.gdim && s.gdim != &e->dims[0])
                 memcpy(res->attribute, s.gdim->name, sizeof(res->attribute));
@@ -640,7 +607,7 @@ tp_rc tp_engine_scores_run(tp_engine *e, const tp_engine_scores_query *q, tp_eng
                 /* The rollup has no channel, sentiment or theme; its slots serve
                  * the detractor filter as any metric filter. */
                 int use_roll = q->strategy == TP_ENGINE_AUTO && !q->channels && !s.gch && !s.sentf && !s.tsf &&
-                               !s.gsent && !s.gtheme && !s.nf && !s.gdim;
+                               !s.gsent && !s.gtheme && !s.cf && !s.gdim;
                 int r = 0;
 
                 s.nb = 1;
@@ -760,12 +727,24 @@ typedef struct pjob {
         uint64_t *m;
         uint64_t *purch; /* last touch: [0] unattributed, [tp + 1] */
         int64_t *rev;
-        eng_item *buf; /* scratch for customers with delta events */
+        const eng_filter *f; /* NULL: every customer and event */
+        eng_item *buf;       /* scratch for customers with delta events (or filtered channels) */
         size_t bufcap;
         int oom;
 } pjob;
 
-/* Customer c's events merged into j->buf; -1 when out of memory. */
+/* Customer c is left out by the filter. */
+static inline int cust_out(const pjob *j, uint32_t c) {
+        return j->f && j->f->cust && !eng_cfilter_pass(&j->f->cf, c);
+}
+
+/* Customer c's events can be read in place: compacted, no channel filter. */
+static inline int in_place(const pjob *j, uint32_t c) {
+        return j->e->cust[c].dhead == ENG_NONE && !(j->f && j->f->chan);
+}
+
+/* Customer c's events merged into j->buf (only the filter's channels); -1
+ * when out of memory. */
 static int64_t merged(pjob *j, uint32_t c) {
         uint32_t n = eng_cust_len(j->e, c);
 
@@ -780,7 +759,16 @@ static int64_t merged(pjob *j, uint32_t c) {
                 j->buf = b;
                 j->bufcap = cap;
         }
-        return eng_cust_events(j->e, c, j->buf);
+        n = eng_cust_events(j->e, c, j->buf);
+        if (j->f && j->f->chan) {
+                uint32_t k = 0;
+
+                for (uint32_t i = 0; i < n; i++)
+                        if (j->f->chf[j->buf[i].r.ch])
+                                j->buf[k++] = j->buf[i];
+                n = k;
+        }
+        return n;
 }
 
 static int whole_range(const tp_engine *e, const tp_engine_path_query *q) {
@@ -812,7 +800,9 @@ static void *trans_job(void *arg) {
         for (uint32_t c = j->c0; c < j->c1; c++) {
                 uint32_t s = c < e->snc ? e->soff[c] : 0, t = c < e->snc ? e->soff[c + 1] : 0;
 
-                if (e->cust[c].dhead == ENG_NONE) {
+                if (cust_out(j, c))
+                        continue;
+                if (in_place(j, c)) {
                         if (t - s > 1)
                                 trans_run(
                                         j->m, j->cap, e->srec + s, sizeof(eng_rec), t - s, j->q->from, j->q->to);
@@ -848,8 +838,9 @@ static void *lt_job(void *arg) {
         for (uint32_t c = j->c0; c < j->c1; c++) {
                 uint32_t s = c < e->snc ? e->soff[c] : 0, t = c < e->snc ? e->soff[c + 1] : 0;
                 uint32_t np = 0, np_ts = 0;
+                int out = cust_out(j, c);
 
-                if (e->cust[c].dhead == ENG_NONE) {
+                if (!out && in_place(j, c)) {
                         for (uint32_t i = s; i < t; i++) {
                                 const eng_rec *r = &e->srec[i];
                                 int64_t value = (r->tb & ENG_TB_VALUE) ? e->svals[v++] : 0;
@@ -862,14 +853,17 @@ static void *lt_job(void *arg) {
                                 }
                         }
                 } else {
-                        int64_t n = merged(j, c);
+                        int64_t n;
 
-                        if (n < 0) {
+                        /* Keep the rank of the next valued compacted event. */
+                        for (uint32_t i = s; i < t; i++)
+                                v += (e->srec[i].tb & ENG_TB_VALUE) != 0;
+                        if (out)
+                                continue;
+                        if ((n = merged(j, c)) < 0) {
                                 j->oom = 1;
                                 break;
                         }
-                        for (uint32_t i = s; i < t; i++)
-                                v += (e->srec[i].tb & ENG_TB_VALUE) != 0;
                         for (int64_t i = 0; i < n; i++) {
                                 const eng_item *x = &j->buf[i];
 
@@ -891,6 +885,7 @@ static void *lt_job(void *arg) {
 static tp_rc run_paths(
         const tp_engine *e,
         const tp_engine_path_query *q,
+        const eng_filter *f,
         void *(*fn)(void *),
         uint32_t cap,
         int transitions,
@@ -905,7 +900,7 @@ static tp_rc run_paths(
         tp_rc rc = TP_OK;
 
         for (int k = 0; k < n; k++) {
-                jobs[k] = (pjob){ .e = e, .q = q, .cap = cap };
+                jobs[k] = (pjob){ .e = e, .q = q, .cap = cap, .f = f };
                 jobs[k].c0 = (uint32_t) ((uint64_t) e->ncust * (uint64_t) k / (uint64_t) n);
                 jobs[k].c1 = (uint32_t) ((uint64_t) e->ncust * (uint64_t) (k + 1) / (uint64_t) n);
                 if (transitions)
@@ -960,6 +955,7 @@ tp_rc tp_engine_transitions_run(
         tp_engine *e, const tp_engine_path_query *q, tp_engine_transitions **ret, tp_err *err) {
         tp_engine_transitions *res = NULL;
         pjob jobs[2] = { { 0 } };
+        eng_filter flt;
         uint64_t *m = NULL;
         uint32_t cap, ntp;
         size_t nz = 0;
@@ -970,7 +966,9 @@ tp_rc tp_engine_transitions_run(
         pthread_rwlock_rdlock(&e->rw);
         ntp = e->ntp;
         cap = ntp ? ntp : 1;
-        if (q->strategy == TP_ENGINE_AUTO && whole_range(e, q)) {
+        if ((rc = eng_filter_init(e, &q->filter, &flt, err)) != TP_OK)
+                goto out;
+        if (q->strategy == TP_ENGINE_AUTO && whole_range(e, q) && !flt.any) {
                 if (!(m = tp_calloc((size_t) cap * cap, sizeof(*m)))) {
                         rc = tp_err_set(err, TP_NOMEM, "out of memory");
                         goto out;
@@ -984,7 +982,7 @@ tp_rc tp_engine_transitions_run(
                         goto out;
                 }
                 res->rows_scanned = (uint64_t) e->nsealed + e->ndelta;
-                rc = run_paths(e, q, trans_job, cap, 1, jobs);
+                rc = run_paths(e, q, flt.any ? &flt : NULL, trans_job, cap, 1, jobs);
                 m = jobs[0].m;
                 if (rc != TP_OK) {
                         rc = tp_err_set(err, rc, "out of memory");
@@ -1041,6 +1039,7 @@ tp_rc tp_engine_last_touch_run(
         tp_engine *e, const tp_engine_path_query *q, tp_engine_last_touch **ret, tp_err *err) {
         tp_engine_last_touch *res = NULL;
         pjob jobs[2] = { { 0 } };
+        eng_filter flt;
         uint64_t *purch = NULL;
         int64_t *rev = NULL;
         tp_rc rc = TP_OK;
@@ -1053,7 +1052,9 @@ tp_rc tp_engine_last_touch_run(
                 return tp_err_set(err, TP_NOMEM, "out of memory");
         pthread_rwlock_rdlock(&e->rw);
         ntp = e->ntp;
-        if (q->strategy == TP_ENGINE_AUTO && !q->lookback && whole_range(e, q)) {
+        if ((rc = eng_filter_init(e, &q->filter, &flt, err)) != TP_OK)
+                goto out;
+        if (q->strategy == TP_ENGINE_AUTO && !q->lookback && whole_range(e, q) && !flt.any) {
                 purch = tp_calloc((size_t) ntp + 1, sizeof(*purch));
                 rev = tp_calloc((size_t) ntp + 1, sizeof(*rev));
                 if (!purch || !rev) {
@@ -1070,7 +1071,7 @@ tp_rc tp_engine_last_touch_run(
                         goto out;
                 }
                 res->rows_scanned = (uint64_t) e->nsealed + e->ndelta;
-                rc = run_paths(e, q, lt_job, ntp, 0, jobs);
+                rc = run_paths(e, q, flt.any ? &flt : NULL, lt_job, ntp, 0, jobs);
                 purch = jobs[0].purch;
                 rev = jobs[0].rev;
                 if (rc != TP_OK) {

@@ -100,6 +100,56 @@ static tp_rc parse_attr_filters(const char *s, tp_report_args *a, tp_err *err) {
         return TP_OK;
 }
 
+/* The filters every question of customers takes: channel, segment, attr.
+ * Scores read them from a->scores, path questions from a->filter. */
+static tp_rc parse_filters(tp_param_fn get, void *arg, tp_report_args *a, tp_err *err) {
+        char *items[TP_REPORT_MAX_LIST];
+        const char *s;
+        size_t n;
+        tp_rc rc = TP_OK;
+
+        if ((s = get(arg, "channel"))) {
+                if (!(a->channel_text = tp_strdup(s)))
+                        return tp_err_set(err, TP_NOMEM, "out of memory");
+                if ((rc = split_list("channel", a->channel_text, items, &n, err)) != TP_OK)
+                        return rc;
+                for (size_t i = 0; i < n; i++) {
+                        if (tp_check_channel(items[i], err) != TP_OK)
+                                return err ? (err->rc = TP_INVALID) : TP_INVALID;
+                        a->channels[i] = items[i];
+                }
+                if (n) { /* "channel=" filters nothing (NULL: all) */
+                        a->scores.channels = a->channels;
+                        a->scores.nchannels = n;
+                }
+        }
+        if ((s = get(arg, "segment"))) {
+                if (!(a->segment_text = tp_strdup(s)))
+                        return tp_err_set(err, TP_NOMEM, "out of memory");
+                if ((rc = split_list("segment", a->segment_text, items, &n, err)) != TP_OK)
+                        return rc;
+                for (size_t i = 0; i < n; i++) {
+                        if (strlen(items[i]) > 31)
+                                return tp_err_setc(err, TP_INVALID, "invalid_value", "segment",
+                                                   "a segment name has at most 31 bytes");
+                        a->segments[i] = strcmp(items[i], "none") == 0 ? "" : items[i];
+                }
+                if (n) {
+                        a->scores.segments = a->segments;
+                        a->scores.nsegments = n;
+                }
+        }
+        if ((s = get(arg, "attr")) && (rc = parse_attr_filters(s, a, err)) != TP_OK)
+                return rc;
+        a->filter.channels = a->scores.channels;
+        a->filter.nchannels = a->scores.nchannels;
+        a->filter.segments = a->scores.segments;
+        a->filter.nsegments = a->scores.nsegments;
+        a->filter.attrs = a->scores.attrs;
+        a->filter.nattrs = a->scores.nattrs;
+        return rc;
+}
+
 static tp_rc parse_scores(tp_param_fn get, void *arg, tp_catalog *cat, tp_report_args *a, tp_err *err) {
         static const char *const groups[] = { "none",  "touchpoint", "channel", "touchpoint,channel",
                                               "stage", "sentiment",  "theme",   "segment" };
@@ -121,7 +171,8 @@ static tp_rc parse_scores(tp_param_fn get, void *arg, tp_catalog *cat, tp_report
         } else if ((rc = pick(get, arg, "group", groups, 8, &group, err)) != TP_OK) {
                 return rc;
         }
-        if ((rc = pick(get, arg, "bucket", buckets, 4, &bucket, err)) != TP_OK)
+        if ((rc = pick(get, arg, "bucket", buckets, 4, &bucket, err)) != TP_OK ||
+            (rc = parse_filters(get, arg, a, err)) != TP_OK)
                 return rc;
         a->scores.group = (tp_engine_group) group;
         a->scores.bucket = (tp_engine_bucket) bucket;
@@ -146,21 +197,6 @@ static tp_rc parse_scores(tp_param_fn get, void *arg, tp_catalog *cat, tp_report
                 if (n) { /* "touchpoint=" filters nothing, as "metric=" */
                         a->scores.touchpoints = a->tps;
                         a->scores.ntouchpoints = n;
-                }
-        }
-        if ((s = get(arg, "channel"))) {
-                if (!(a->channel_text = tp_strdup(s)))
-                        return tp_err_set(err, TP_NOMEM, "out of memory");
-                if ((rc = split_list("channel", a->channel_text, items, &n, err)) != TP_OK)
-                        return rc;
-                for (size_t i = 0; i < n; i++) {
-                        if (tp_check_channel(items[i], err) != TP_OK)
-                                return err ? (err->rc = TP_INVALID) : TP_INVALID;
-                        a->channels[i] = items[i];
-                }
-                if (n) { /* "channel=" filters nothing (NULL: all) */
-                        a->scores.channels = a->channels;
-                        a->scores.nchannels = n;
                 }
         }
         if ((s = get(arg, "metric"))) {
@@ -206,24 +242,6 @@ static tp_rc parse_scores(tp_param_fn get, void *arg, tp_catalog *cat, tp_report
                 (void) snprintf(a->theme, sizeof(a->theme), "%s", s);
                 a->scores.theme = a->theme;
         }
-        if ((s = get(arg, "segment"))) {
-                if (!(a->segment_text = tp_strdup(s)))
-                        return tp_err_set(err, TP_NOMEM, "out of memory");
-                if ((rc = split_list("segment", a->segment_text, items, &n, err)) != TP_OK)
-                        return rc;
-                for (size_t i = 0; i < n; i++) {
-                        if (strlen(items[i]) > 31)
-                                return tp_err_setc(err, TP_INVALID, "invalid_value", "segment",
-                                                   "a segment name has at most 31 bytes");
-                        a->segments[i] = strcmp(items[i], "none") == 0 ? "" : items[i];
-                }
-                if (n) {
-                        a->scores.segments = a->segments;
-                        a->scores.nsegments = n;
-                }
-        }
-        if ((s = get(arg, "attr")) && (rc = parse_attr_filters(s, a, err)) != TP_OK)
-                return rc;
         if ((s = get(arg, "detractors"))) {
                 if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0)
                         return tp_err_setc(err, TP_INVALID, "invalid_value", "detractors", "'detractors' must be 0 or 1");
@@ -315,6 +333,14 @@ tp_rc tp_report_parse(tp_report_kind kind, tp_param_fn get, void *arg, tp_catalo
         a->scores.to = a->path.to = to;
         if (kind == TP_REPORT_SCORES || kind == TP_REPORT_THEMES)
                 return parse_scores(get, arg, cat, a, err);
+        /* Path questions look at the events of the channels, segments and
+         * attribute values asked (engine.h, tp_engine_filter). */
+        if (kind == TP_REPORT_TRANSITIONS || kind == TP_REPORT_ATTRIBUTION || kind >= TP_REPORT_FUNNEL) {
+                if (kind != TP_REPORT_DRIVERS && kind != TP_REPORT_THEMES &&
+                    (rc = parse_filters(get, arg, a, err)) != TP_OK)
+                        return rc;
+                a->path.filter = a->filter;
+        }
         if (kind == TP_REPORT_ATTRIBUTION)
                 return parse_attribution(get, arg, cat, a, err);
         if (kind == TP_REPORT_WEAKEST)

@@ -66,6 +66,7 @@ typedef struct tp_report_args {
         tp_engine_attr_filter attrs[TP_REPORT_MAX_ATTRS];
         const char *attr_values[TP_REPORT_MAX_ATTRS][TP_REPORT_MAX_LIST];
         char *attr_text;     /* owned: the attribute filters point into it */
+        tp_engine_filter filter; /* path questions: channel, segment, attr (points into the above) */
         const struct tp_text *text; /* themes: names of the theme keys (may be NULL); set by the caller */
         char theme[32];             /* the theme filter's key (scores.theme points here) */
 } tp_report_args;
@@ -78,6 +79,9 @@ typedef struct tp_report_args {
  *                 "none" for customers without one), attr (customer attributes: "city:HCM,HN;plan:gold",
                  values of one attribute ORed, attributes ANDed, "none" = no value); group also
                  segment, or attr:NAME (by a customer attribute)
+ *   transitions, attribution, funnel, standing, paths, explorer, next, next_accuracy:
+ *                 channel, segment, attr as scores: only the events in those channels of the
+ *                 customers in those segments with those attributes
  *   themes:       the filters of scores, and bucket for the trend
  *   attribution:  model first|last|last_non_direct|linear|time_decay|position|markov|shapley
  *                 (default last), conversion (an event type, default purchase), lookback_days 0..3650,

@@ -48,6 +48,7 @@ tp_rc tp_report_parse_journey(tp_report_kind kind, tp_param_fn get, void *arg, t
         tp_engine_journey_query_init(q);
         q->from = a->scores.from;
         q->to = a->scores.to;
+        q->filter = a->filter;
         switch (kind) {
         case TP_REPORT_FUNNEL:
         case TP_REPORT_STANDING:

@@ -57,6 +57,24 @@ check "listed as no breakdown" 200 '[.attributes[] | select(.name == "email") | 
 check "refused as a breakdown, named" 422 '.error.field == "group" and (.error.message | test("email"))' \
         -H "$AH" "/v1/reports/scores?group=attr:email"
 check "attributes need admin" 403 - -H "$IH" /v1/attributes
+# Path questions take the same filters: k1 (vip, HCM) on the web: TP1 -> TP2 -> purchase;
+# k3 (regular, HN) in the app: TP1 -> TP3.
+check "journey events" 200 '.accepted == 5' -H "$IH" -H 'Content-Type: application/x-ndjson' --data-binary "
+{\"id\":\"e1\",\"customer\":\"k1\",\"touchpoint\":\"$TP1\",\"type\":\"view\",\"channel\":\"web\",\"time\":\"2024-06-01T10:00:00Z\"}
+{\"id\":\"e2\",\"customer\":\"k1\",\"touchpoint\":\"$TP2\",\"type\":\"view\",\"channel\":\"web\",\"time\":\"2024-06-01T10:05:00Z\"}
+{\"id\":\"e3\",\"customer\":\"k1\",\"touchpoint\":\"$TP2\",\"type\":\"purchase\",\"channel\":\"web\",\"value\":500000,\"time\":\"2024-06-01T10:09:00Z\"}
+{\"id\":\"e4\",\"customer\":\"k3\",\"touchpoint\":\"$TP1\",\"type\":\"view\",\"channel\":\"mobile_app\",\"time\":\"2024-06-02T10:00:00Z\"}
+{\"id\":\"e5\",\"customer\":\"k3\",\"touchpoint\":\"$TP3\",\"type\":\"view\",\"channel\":\"mobile_app\",\"time\":\"2024-06-02T10:03:00Z\"}" /v1/events
+check "transitions, all" 200 '.total == 3' -H "$AH" /v1/reports/transitions
+check "transitions of vip customers" 200 "[.transitions[] | [.from, .to, .n]] == [[\"$TP1\", \"$TP2\", 1], [\"$TP2\", \"$TP2\", 1]]" \
+        -H "$AH" "/v1/reports/transitions?segment=vip"
+check "transitions in HN" 200 "[.transitions[] | [.from, .to, .n]] == [[\"$TP1\", \"$TP3\", 1]]" \
+        -H "$AH" "/v1/reports/transitions?attr=city:HN"
+check "transitions in the app" 200 '.total == 1' -H "$AH" "/v1/reports/transitions?channel=mobile_app"
+check "last touch of vip customers" 200 '[.touchpoints[] | .conversions] == [1]' -H "$AH" "/v1/attribution?model=last&segment=vip"
+check "no conversion among regular customers" 200 '.touchpoints == []' -H "$AH" "/v1/attribution?model=last&segment=regular"
+check "funnel of HCM customers" 200 '.customers == 1' -H "$AH" "/v1/reports/funnel?attr=city:HCM"
+check "paths filtered by an unknown attribute" 422 '.error.field == "attr"' -H "$AH" "/v1/reports/paths?attr=ctiy:HCM"
 for bad in '{"segment":5}|segment' '{"segment":""}|segment' '{"segment":"12345678901234567890123456789012"}|segment' \
         '{"attributes":[1]}|attributes' '[1]|'; do
         body=${bad%|*} want=${bad#*|}

@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_filters.c -- the channel, segment and attribute filters of the path
+ * questions (transitions, last touch, funnel, standing, top paths, explorer,
+ * next touchpoint and its accuracy).
+ *
+ * The property: a question asked of the whole data with a filter gives the
+ * same answer as the question asked without one of an engine fed only what
+ * the filter keeps (the events, in those channels, of the customers in those
+ * segments and with those attribute values).  Random data with late events,
+ * part compacted and part in the delta; both strategies on the filtered side.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+
+#define NCUST 300
+#define NTP 12
+#define NEV 6000
+#define T0 1717200000 /* 2024-06-01 */
+#define SPAN (60 * 86400)
+
+static const char *const CH[3] = { "web", "app", "store" };
+static const char *const TYPES[3] = { "purchase", "view", "cart" };
+
+typedef struct ev {
+        int cust, ch, type; /* ch -1: none */
+        int64_t tp, ts, value;
+} ev;
+
+static uint64_t rng;
+
+static uint32_t rndn(uint32_t n) {
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        return (uint32_t) ((rng >> 33) % n);
+}
+
+static ev data[NEV];
+
+static void gen(uint64_t seed) {
+        rng = seed;
+        for (int i = 0; i < NEV; i++) {
+                ev *x = &data[i];
+
+                x->cust = (int) rndn(NCUST);
+                x->tp = 100 + rndn(NTP);
+                x->ch = rndn(9) == 0 ? -1 : (int) rndn(3);
+                x->type = rndn(6) == 0 ? 0 : 1 + (int) rndn(2);
+                x->ts = T0 + rndn(SPAN); /* random order: many events are late for their customer */
+                x->value = x->type == 0 ? (int64_t) rndn(500000) : 0;
+        }
+}
+
+static const char *segment_of(int c) {
+        return c % 3 == 0 ? "vip" : c % 3 == 1 ? "reg" : NULL;
+}
+
+static const char *city_of(int c) {
+        return c % 7 == 0 ? NULL : c % 2 ? "HCM" : "HN";
+}
+
+static void set_customer(tp_engine *e, int c) {
+        char id[16];
+        json_t *a = city_of(c) ? json_pack("{s:s, s:i}", "city", city_of(c), "n", c % 5) : NULL;
+        tp_err err = { 0 };
+
+        (void) snprintf(id, sizeof(id), "c%d", c);
+        assert_int_equal(tp_engine_set_customer(e, id, segment_of(c), a, &err), TP_OK);
+        json_decref(a);
+}
+
+/* The filter the reference applies by hand: NULL lists keep everything. */
+typedef struct keep {
+        const char *const *segs; /* "" = none */
+        size_t nsegs;
+        const char *const *cities;
+        size_t ncities;
+        const char *const *chans;
+        size_t nchans;
+} keep;
+
+static int in_list(const char *s, const char *const *v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(s ? s : "", v[i]) == 0)
+                        return 1;
+        return 0;
+}
+
+static int kept(const keep *k, const ev *x) {
+        if (k->segs && !in_list(segment_of(x->cust), k->segs, k->nsegs))
+                return 0;
+        if (k->cities && !in_list(city_of(x->cust), k->cities, k->ncities))
+                return 0;
+        if (k->chans && (x->ch < 0 || !in_list(CH[x->ch], k->chans, k->nchans)))
+                return 0;
+        return 1;
+}
+
+/* Feed the events k keeps (NULL: all), compacting half way so that both the
+ * compacted columns and the delta are read. */
+static tp_engine *feed(const keep *k) {
+        tp_engine_opts o;
+        tp_engine *e;
+        tp_err err = { 0 };
+        int64_t seq = 0;
+
+        tp_engine_opts_init(&o);
+        o.delta_min = 1u << 30; /* compactions only when asked */
+        assert_int_equal(tp_engine_new(&o, &e, &err), TP_OK);
+        for (int c = 0; c < NCUST && !k; c++)
+                set_customer(e, c);
+        for (int i = 0; i < NEV; i++) {
+                const ev *x = &data[i];
+                char id[16];
+                tp_event v = { .id = "e", .customer = id, .touchpoint = x->tp, .ts = x->ts,
+                               .channel = x->ch >= 0 ? CH[x->ch] : NULL, .type = TYPES[x->type],
+                               .has_value = x->type == 0, .value = x->value, .currency = "VND" };
+
+                if (i == NEV / 2)
+                        assert_int_equal(tp_engine_compact(e, &err), TP_OK);
+                if (k && !kept(k, x))
+                        continue;
+                (void) snprintf(id, sizeof(id), "c%d", x->cust);
+                if (tp_engine_add_event(e, ++seq, &v, &err) != TP_OK)
+                        fail_msg("add event: %s", err.msg);
+        }
+        return e;
+}
+
+static int stage_of(void *arg, int64_t tp) {
+        (void) arg;
+        return tp - 100 < 8 ? (int) ((tp - 100) % 4) : -1;
+}
+
+/* rows_scanned differs by design (the reference engine holds fewer rows). */
+static void same_json(json_t *a, json_t *b, const char *what) {
+        (void) json_object_del(a, "rows_scanned");
+        (void) json_object_del(b, "rows_scanned");
+        if (!a || !b || !json_equal(a, b)) {
+                char *sa = a ? json_dumps(a, JSON_SORT_KEYS) : NULL, *sb = b ? json_dumps(b, JSON_SORT_KEYS) : NULL;
+
+                print_error("%s differs:\n filtered  %.600s\n reference %.600s\n", what, sa ? sa : "(null)",
+                            sb ? sb : "(null)");
+                free(sa);
+                free(sb);
+                fail();
+        }
+        json_decref(a);
+        json_decref(b);
+}
+
+/* Every path question of `all` under filter f equals the same question of
+ * `ref` without one; strategy applies to the filtered side. */
+static void compare(tp_engine *all, tp_engine *ref, const tp_engine_filter *f, tp_engine_strategy strategy,
+                    const char *name) {
+        tp_engine_path_query pq, rq;
+        tp_engine_journey_query jq, jr;
+        tp_err err = { 0 };
+        char what[96];
+
+        for (int lb = 0; lb < 2; lb++) {
+                tp_engine_transitions *ta, *tb;
+                tp_engine_last_touch *la, *lb_;
+
+                tp_engine_path_query_init(&pq);
+                tp_engine_path_query_init(&rq);
+                pq.filter = *f;
+                pq.strategy = strategy;
+                if (lb) {
+                        pq.lookback = rq.lookback = 3 * 86400;
+                        pq.from = rq.from = T0 + 10 * 86400;
+                        pq.to = rq.to = T0 + 50 * 86400;
+                }
+                assert_int_equal(tp_engine_transitions_run(all, &pq, &ta, &err), TP_OK);
+                assert_int_equal(tp_engine_transitions_run(ref, &rq, &tb, &err), TP_OK);
+                assert_true(ta->total > 0);
+                (void) snprintf(what, sizeof(what), "%s: transitions %d", name, lb);
+                same_json(tp_engine_transitions_json(ta, NULL, NULL), tp_engine_transitions_json(tb, NULL, NULL), what);
+                assert_true(ta->rows_scanned > 0); /* a filter is never answered by the rollup */
+                tp_engine_transitions_free(ta);
+                tp_engine_transitions_free(tb);
+                assert_int_equal(tp_engine_last_touch_run(all, &pq, &la, &err), TP_OK);
+                assert_int_equal(tp_engine_last_touch_run(ref, &rq, &lb_, &err), TP_OK);
+                (void) snprintf(what, sizeof(what), "%s: last touch %d", name, lb);
+                same_json(tp_engine_last_touch_json(la, NULL, NULL), tp_engine_last_touch_json(lb_, NULL, NULL), what);
+                tp_engine_last_touch_free(la);
+                tp_engine_last_touch_free(lb_);
+        }
+
+        tp_engine_journey_query_init(&jq);
+        tp_engine_journey_query_init(&jr);
+        jq.filter = *f;
+        jq.strategy = strategy;
+        jq.stage_fn = jr.stage_fn = stage_of;
+        jq.nstages = jr.nstages = 4;
+        jq.start = jr.start = 101;
+        jq.last = jr.last = 102;
+        jq.prev = jr.prev = 101;
+        jq.split = jr.split = T0 + 40 * 86400;
+        {
+                tp_engine_funnel *a, *b;
+                assert_int_equal(tp_engine_funnel_run(all, &jq, &a, &err), TP_OK);
+                assert_int_equal(tp_engine_funnel_run(ref, &jr, &b, &err), TP_OK);
+                assert_true(a->customers > 0);
+                (void) snprintf(what, sizeof(what), "%s: funnel", name);
+                same_json(tp_engine_funnel_json(a), tp_engine_funnel_json(b), what);
+                tp_engine_funnel_free(a);
+                tp_engine_funnel_free(b);
+        }
+        {
+                tp_engine_standing *a, *b;
+                assert_int_equal(tp_engine_standing_run(all, &jq, &a, &err), TP_OK);
+                assert_int_equal(tp_engine_standing_run(ref, &jr, &b, &err), TP_OK);
+                (void) snprintf(what, sizeof(what), "%s: standing", name);
+                same_json(tp_engine_standing_json(a), tp_engine_standing_json(b), what);
+                tp_engine_standing_free(a);
+                tp_engine_standing_free(b);
+        }
+        {
+                tp_engine_paths *a, *b;
+                assert_int_equal(tp_engine_paths_run(all, &jq, &a, &err), TP_OK);
+                assert_int_equal(tp_engine_paths_run(ref, &jr, &b, &err), TP_OK);
+                (void) snprintf(what, sizeof(what), "%s: paths", name);
+                same_json(tp_engine_paths_json(a, NULL, NULL), tp_engine_paths_json(b, NULL, NULL), what);
+                tp_engine_paths_free(a);
+                tp_engine_paths_free(b);
+        }
+        {
+                tp_engine_explorer *a, *b;
+                assert_int_equal(tp_engine_explorer_run(all, &jq, &a, &err), TP_OK);
+                assert_int_equal(tp_engine_explorer_run(ref, &jr, &b, &err), TP_OK);
+                (void) snprintf(what, sizeof(what), "%s: explorer", name);
+                same_json(tp_engine_explorer_json(a, NULL, NULL), tp_engine_explorer_json(b, NULL, NULL), what);
+                tp_engine_explorer_free(a);
+                tp_engine_explorer_free(b);
+        }
+        for (int order = 1; order <= 2; order++) {
+                tp_engine_next *a, *b;
+                jq.order = jr.order = order;
+                assert_int_equal(tp_engine_next_run(all, &jq, &a, &err), TP_OK);
+                assert_int_equal(tp_engine_next_run(ref, &jr, &b, &err), TP_OK);
+                (void) snprintf(what, sizeof(what), "%s: next order %d", name, order);
+                same_json(tp_engine_next_json(a, NULL, NULL), tp_engine_next_json(b, NULL, NULL), what);
+                tp_engine_next_free(a);
+                tp_engine_next_free(b);
+        }
+        {
+                tp_engine_next_accuracy *a, *b;
+                assert_int_equal(tp_engine_next_accuracy_run(all, &jq, &a, &err), TP_OK);
+                assert_int_equal(tp_engine_next_accuracy_run(ref, &jr, &b, &err), TP_OK);
+                assert_true(a->test > 0);
+                (void) snprintf(what, sizeof(what), "%s: next accuracy", name);
+                same_json(tp_engine_next_accuracy_json(a), tp_engine_next_accuracy_json(b), what);
+                tp_engine_next_accuracy_free(a);
+                tp_engine_next_accuracy_free(b);
+        }
+}
+
+static void test_filters_equal_a_filtered_feed(void **state) {
+        static const char *const vip[] = { "vip" }, *const vip_none[] = { "vip", "" }, *const hcm[] = { "HCM" },
+                                 *const hn[] = { "HN" }, *const web_app[] = { "web", "app" },
+                                 *const store[] = { "store" };
+        static const tp_engine_attr_filter f_hcm = { .name = "city", .values = hcm, .nvalues = 1 },
+                                           f_hn = { .name = "city", .values = hn, .nvalues = 1 };
+        struct {
+                const char *name;
+                keep k;
+                tp_engine_filter f;
+        } cases[] = {
+                { "segment vip", { .segs = vip, .nsegs = 1 }, { .segments = vip, .nsegments = 1 } },
+                { "city HCM", { .cities = hcm, .ncities = 1 }, { .attrs = &f_hcm, .nattrs = 1 } },
+                { "channels web, app", { .chans = web_app, .nchans = 2 }, { .channels = web_app, .nchannels = 2 } },
+                { "vip or none, city HN, store",
+                  { .segs = vip_none, .nsegs = 2, .cities = hn, .ncities = 1, .chans = store, .nchans = 1 },
+                  { .segments = vip_none, .nsegments = 2, .attrs = &f_hn, .nattrs = 1, .channels = store,
+                    .nchannels = 1 } },
+        };
+        tp_engine *all;
+
+        (void) state;
+        gen(11);
+        all = feed(NULL);
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                tp_engine *ref = feed(&cases[i].k);
+
+                compare(all, ref, &cases[i].f, TP_ENGINE_AUTO, cases[i].name);
+                compare(all, ref, &cases[i].f, TP_ENGINE_SCAN, cases[i].name);
+                tp_engine_free(ref);
+        }
+        tp_engine_free(all);
+}
+
+/* A filter on an attribute nobody has is an error naming it; an unknown
+ * channel or segment keeps nothing. */
+static void test_filter_errors(void **state) {
+        static const char *const x[] = { "x" };
+        static const tp_engine_attr_filter bad = { .name = "ctiy", .values = x, .nvalues = 1 };
+        tp_engine_path_query pq;
+        tp_engine_journey_query jq;
+        tp_engine_transitions *t = NULL;
+        tp_engine_paths *p = NULL;
+        tp_err err = { 0 };
+        tp_engine *e;
+
+        (void) state;
+        gen(5);
+        e = feed(NULL);
+        tp_engine_path_query_init(&pq);
+        pq.filter.attrs = &bad;
+        pq.filter.nattrs = 1;
+        assert_int_equal(tp_engine_transitions_run(e, &pq, &t, &err), TP_UNPROCESSABLE);
+        assert_string_equal(err.field, "attr");
+        assert_null(t);
+        tp_engine_journey_query_init(&jq);
+        jq.filter.attrs = &bad;
+        jq.filter.nattrs = 1;
+        assert_int_equal(tp_engine_paths_run(e, &jq, &p, &err), TP_UNPROCESSABLE);
+        assert_null(p);
+        jq.filter.nattrs = 0;
+        jq.filter.channels = x;
+        jq.filter.nchannels = 1;
+        assert_int_equal(tp_engine_paths_run(e, &jq, &p, &err), TP_OK);
+        assert_int_equal(p->customers, 0);
+        tp_engine_paths_free(p);
+        pq.filter.attrs = NULL;
+        pq.filter.nattrs = 0;
+        pq.filter.segments = x;
+        pq.filter.nsegments = 1;
+        assert_int_equal(tp_engine_transitions_run(e, &pq, &t, &err), TP_OK);
+        assert_int_equal(t->total, 0);
+        tp_engine_transitions_free(t);
+        tp_engine_free(e);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_filters_equal_a_filtered_feed),
+                cmocka_unit_test(test_filter_errors),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
