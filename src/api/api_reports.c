@@ -30,7 +30,7 @@ static tp_rc report(tp_req *req, tp_resp *resp, tp_report_kind kind) {
         }
         if (cfg->report_delay_us > 0)
                 usleep((useconds_t) cfg->report_delay_us);
-        rc = tp_report_parse(kind, query_param, req, req->ctx->cat, &a, &req->err);
+        rc = tp_report_parse(kind, query_param, req, req->ctx->cat, tp_engine_tz(req->ctx->engine), &a, &req->err);
         a.text = req->ctx->text;
         if (rc == TP_OK)
                 rc = tp_engine_catch_up(req->ctx->engine, req->ctx->engine_store, 1000, NULL, &req->err);

@@ -58,6 +58,7 @@ static tp_rc parse_filter(tp_req *req, tp_response_filter *f) {
                    *sent = tp_req_query(req, "sentiment"), *theme = tp_req_query(req, "theme"),
                    *hc = tp_req_query(req, "has_comment"), *cust = tp_req_query(req, "customer"),
                    *lim = tp_req_query(req, "limit"), *cursor = tp_req_query(req, "cursor");
+        int32_t tz = tp_engine_tz(req->ctx->engine);
         long long v;
         tp_rc rc;
 
@@ -72,8 +73,8 @@ static tp_rc parse_filter(tp_req *req, tp_response_filter *f) {
                                            "'metric' must be nps, csat, ces, goal, ease or emotion");
                 f->has_metric = 1;
         }
-        if ((rc = tp_report_parse_when(param, req, "from", &f->from, &req->err)) != TP_OK ||
-            (rc = tp_report_parse_when(param, req, "to", &f->to, &req->err)) != TP_OK)
+        if ((rc = tp_report_parse_when(param, req, "from", tz, &f->from, &req->err)) != TP_OK ||
+            (rc = tp_report_parse_when(param, req, "to", tz, &f->to, &req->err)) != TP_OK)
                 return rc;
         if ((rc = score_bound(req, "min_score", &f->has_min, &f->min_score)) != TP_OK ||
             (rc = score_bound(req, "max_score", &f->has_max, &f->max_score)) != TP_OK)

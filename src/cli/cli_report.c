@@ -13,6 +13,7 @@
 #include "engine/engine.h"
 #include "service/catalog.h"
 #include "service/report.h"
+#include "service/zone.h"
 #include "store/store.h"
 #include "text/text.h"
 
@@ -186,6 +187,7 @@ int tp_cli_report(int argc, char **argv) {
         tp_store *s = NULL;
         tp_catalog *cat = NULL;
         tp_engine *e = NULL;
+        tp_engine_opts eo;
         tp_text *theme_names = NULL;
         tp_report_args a;
         tp_err err = { 0 };
@@ -259,13 +261,18 @@ int tp_cli_report(int argc, char **argv) {
                 fputs("touchpoint report: --format must be table, csv or json\n", stderr);
                 return 2;
         }
+        tp_engine_opts_init(&eo);
         if (tp_cli_open_store(url, TP_STORE_READONLY, &s) != 0)
                 return 1;
         if (tp_catalog_new(&cat, &err) != TP_OK || tp_catalog_load(cat, s, &err) != TP_OK) {
                 fprintf(stderr, "touchpoint report: %s\n", err.msg);
                 goto out;
         }
-        if (tp_report_parse(kind, opt_get, &o, cat, &a, &err) != TP_OK) {
+        if (tp_zone_get(s, &eo.tz_offset, &err) != TP_OK) {
+                fprintf(stderr, "touchpoint report: %s\n", err.msg);
+                goto out;
+        }
+        if (tp_report_parse(kind, opt_get, &o, cat, eo.tz_offset, &a, &err) != TP_OK) {
                 fprintf(stderr, "touchpoint report: --%s: %s\n", err.field, err.msg);
                 tp_report_args_done(&a);
                 code = 2;
@@ -274,7 +281,7 @@ int tp_cli_report(int argc, char **argv) {
         /* The themes report names the themes of the built-in taxonomy. */
         if (kind == TP_REPORT_THEMES && tp_text_open(NULL, NULL, NULL, &theme_names, &err) == TP_OK)
                 a.text = theme_names;
-        if (tp_engine_new(NULL, &e, &err) != TP_OK || tp_engine_load(e, s, &err) != TP_OK ||
+        if (tp_engine_new(&eo, &e, &err) != TP_OK || tp_engine_load(e, s, &err) != TP_OK ||
             tp_report_run(e, cat, &a, &j, &err) != TP_OK) {
                 fprintf(stderr, "touchpoint report: %s\n", err.msg);
                 tp_report_args_done(&a);

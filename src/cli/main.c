@@ -23,6 +23,7 @@ static void usage(FILE *f) {
               "  check    --db URL                         verify the store's integrity\n"
               "  link     create --touchpoint K --customer C  a signed single-use survey link (+ QR)\n"
               "  text     classify|train|eval|themes       sentiment and themes of comments (vi, en)\n"
+              "  zone     --db URL [UTC|+07:00]            the organisation's time zone for reports\n"
               "  version\n"
               "\n"
               "URL is sqlite:PATH (default sqlite:./touchpoint.db).  `touchpoint COMMAND --help` for more.\n",
@@ -56,6 +57,8 @@ int main(int argc, char **argv) {
                 return tp_cli_check(argc - 2, argv + 2);
         if (strcmp(cmd, "link") == 0)
                 return tp_cli_link(argc - 2, argv + 2);
+        if (strcmp(cmd, "zone") == 0)
+                return tp_cli_zone(argc - 2, argv + 2);
         if (strcmp(cmd, "text") == 0)
                 return tp_cli_text(argc - 2, argv + 2);
         if (strcmp(cmd, "routes") == 0) {

@@ -344,3 +344,7 @@ void tp_engine_memory(tp_engine *e, tp_engine_mem *ret) {
                                        0.0;
         *ret = m;
 }
+
+int32_t tp_engine_tz(const tp_engine *e) {
+        return e->o.tz_offset; /* set at creation, never changed: no lock */
+}

@@ -78,6 +78,10 @@ tp_rc tp_engine_new(const tp_engine_opts *opts, tp_engine **ret, tp_err *err);
 /* Accepts NULL.  No query may be running. */
 void tp_engine_free(tp_engine *e);
 
+/* The zone whose midnights start the engine's days (opts.tz_offset), for the
+ * callers that read local dates in questions. */
+int32_t tp_engine_tz(const tp_engine *e);
+
 /* ---- ingest -------------------------------------------------------------- */
 
 /* Add one committed row; seq is its store sequence number.  The record and its

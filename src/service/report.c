@@ -14,7 +14,7 @@ static int days_in_month(int y, int m) {
         return m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) ? 29 : days[m - 1];
 }
 
-tp_rc tp_report_parse_when(tp_param_fn get, void *arg, const char *name, int64_t *ret, tp_err *err) {
+tp_rc tp_report_parse_when(tp_param_fn get, void *arg, const char *name, int32_t tz, int64_t *ret, tp_err *err) {
         const char *s = get(arg, name);
         int y, m, d, used = 0;
 
@@ -22,7 +22,7 @@ tp_rc tp_report_parse_when(tp_param_fn get, void *arg, const char *name, int64_t
                 return TP_OK;
         if (strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &used) == 3 && used == 10 && m >= 1 &&
             m <= 12 && d >= 1 && d <= days_in_month(y, m)) {
-                *ret = tp_time_days_from_civil(y, (unsigned) m, (unsigned) d) * 86400 - TP_ENGINE_TZ_DEFAULT;
+                *ret = tp_time_days_from_civil(y, (unsigned) m, (unsigned) d) * 86400 - tz;
                 return TP_OK;
         }
         if (tp_time_parse_rfc3339(s, name, ret, err) != TP_OK)
@@ -315,17 +315,18 @@ static tp_rc parse_weakest(tp_param_fn get, void *arg, tp_report_args *a, tp_err
         return TP_OK;
 }
 
-tp_rc tp_report_parse(tp_report_kind kind, tp_param_fn get, void *arg, tp_catalog *cat, tp_report_args *a,
-                      tp_err *err) {
+tp_rc tp_report_parse(tp_report_kind kind, tp_param_fn get, void *arg, tp_catalog *cat, int32_t tz,
+                      tp_report_args *a, tp_err *err) {
         int64_t from = INT64_MIN, to = INT64_MAX;
         tp_rc rc;
 
         memset(a, 0, sizeof(*a));
         a->kind = kind;
+        a->tz = tz;
         tp_engine_scores_query_init(&a->scores);
         tp_engine_path_query_init(&a->path);
-        if ((rc = tp_report_parse_when(get, arg, "from", &from, err)) != TP_OK ||
-            (rc = tp_report_parse_when(get, arg, "to", &to, err)) != TP_OK)
+        if ((rc = tp_report_parse_when(get, arg, "from", tz, &from, err)) != TP_OK ||
+            (rc = tp_report_parse_when(get, arg, "to", tz, &to, err)) != TP_OK)
                 return rc;
         if (from >= to)
                 return tp_err_setc(err, TP_INVALID, "invalid_value", "to", "'to' must be after 'from'");

@@ -38,6 +38,7 @@ typedef const char *(*tp_param_fn)(void *arg, const char *name);
 
 typedef struct tp_report_args {
         tp_report_kind kind;
+        int32_t tz; /* the zone of local dates (tp_report_parse's) */
         tp_engine_scores_query scores;
         tp_engine_path_query path;
         long long lookback_days;
@@ -72,7 +73,8 @@ typedef struct tp_report_args {
 } tp_report_args;
 
 /* Read and check the parameters of `kind`:
- *   all:          from, to (a local date 2024-04-01 in UTC+7, or RFC 3339)
+ *   all:          from, to (a local date 2024-04-01 in the zone tz (seconds east of UTC: the
+ *                 engine's, tp_engine_tz), or RFC 3339)
  *   scores:       group none|touchpoint|channel|touchpoint,channel|stage|sentiment|theme;
  *                 bucket none|day|week|month; touchpoint, channel, metric, sentiment (comma-separated
  *                 lists), theme (a key), detractors (0|1: only unhappy answers), segment (a list;
@@ -98,12 +100,12 @@ typedef struct tp_report_args {
  * Errors name the parameter: TP_INVALID for a malformed value, TP_UNPROCESSABLE
  * for an unknown touchpoint or a model this version does not answer.
  * tp_report_args_done() releases *a, also after a failure. */
-/* A time parameter: a local date (2024-04-01, in the organisation's zone) or an
+/* A time parameter: a local date (2024-04-01, midnight in the zone tz) or an
  * RFC 3339 date-time; *ret is left alone when the parameter is absent. */
-tp_rc tp_report_parse_when(tp_param_fn get, void *arg, const char *name, int64_t *ret, tp_err *err);
+tp_rc tp_report_parse_when(tp_param_fn get, void *arg, const char *name, int32_t tz, int64_t *ret, tp_err *err);
 
-tp_rc tp_report_parse(tp_report_kind kind, tp_param_fn get, void *arg, tp_catalog *cat, tp_report_args *a,
-                      tp_err *err);
+tp_rc tp_report_parse(tp_report_kind kind, tp_param_fn get, void *arg, tp_catalog *cat, int32_t tz,
+                      tp_report_args *a, tp_err *err);
 void tp_report_args_done(tp_report_args *a);
 
 /* Run the question on the engine; *ret_json is a new reference. */

@@ -99,7 +99,7 @@ tp_rc tp_report_parse_journey(tp_report_kind kind, tp_param_fn get, void *arg, t
                 if (!get(arg, "split"))
                         return tp_err_setc(err, TP_INVALID, "missing", "split",
                                            "'split' (a date or RFC 3339 time where the hold-out starts) is required");
-                return tp_report_parse_when(get, arg, "split", &q->split, err);
+                return tp_report_parse_when(get, arg, "split", a->tz, &q->split, err);
         default:
                 return TP_OK;
         }

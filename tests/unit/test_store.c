@@ -24,6 +24,7 @@
 
 #include "common/alloc.h"
 #include "common/jsonx.h"
+#include "service/zone.h"
 #include "store/store.h"
 
 typedef struct fx {
@@ -924,6 +925,47 @@ static void test_keys(void **state) {
         assert_int_equal(after.revoked[0], 2000); /* the first revocation time stays */
 }
 
+/* The organisation's zone: the default, set, read back, and the offsets
+ * accepted and refused. */
+static void test_zone(void **state) {
+        static const struct {
+                const char *in;
+                int32_t off;
+                const char *out;
+        } ok[] = { { "UTC", 0, "+00:00" },         { "Z", 0, "+00:00" },          { "+07:00", 25200, "+07:00" },
+                   { "-04:30", -16200, "-04:30" }, { "+0530", 19800, "+05:30" },  { "+7", 25200, "+07:00" },
+                   { "-12", -43200, "-12:00" },    { "+14:00", 50400, "+14:00" }, { "+05:45", 20700, "+05:45" } };
+        static const char *const bad[] = { "", "7", "+15:00", "-12:30", "+07:60", "+07-00", "GMT", "+07:00x",
+                                           "+123" };
+        fx *f = *state;
+        tp_err err = { 0 };
+        int32_t off = 1;
+        char text[TP_ZONE_TEXT_MAX];
+
+        migrated(f);
+        assert_int_equal(tp_zone_get(f->s, &off, &err), TP_OK);
+        assert_int_equal(off, 7 * 3600);
+        for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+                assert_int_equal(tp_zone_parse(ok[i].in, &off, &err), TP_OK);
+                assert_int_equal(off, ok[i].off);
+                tp_zone_format(off, text);
+                assert_string_equal(text, ok[i].out);
+        }
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                off = 99;
+                assert_int_equal(tp_zone_parse(bad[i], &off, &err), TP_INVALID);
+                assert_string_equal(err.field, "zone");
+                assert_int_equal(off, 99);
+        }
+        assert_int_equal(tp_zone_set(f->s, -16200, &err), TP_OK);
+        assert_int_equal(tp_zone_get(f->s, &off, &err), TP_OK);
+        assert_int_equal(off, -16200);
+        /* A value that does not parse is an error, not the default. */
+        assert_int_equal(tp_store_meta_put(f->s, "utc_offset", "tomorrow", 8, &err), TP_OK);
+        assert_int_equal(tp_zone_get(f->s, &off, &err), TP_CORRUPT);
+        assert_int_equal(off, -16200);
+}
+
 static void test_meta(void **state) {
         fx *f = *state;
         tp_err err = { 0 };
@@ -1348,6 +1390,7 @@ int main(void) {
                 BOTH(test_response_list),
                 BOTH(test_customers),
                 BOTH(test_meta),
+                BOTH(test_zone),
                 BOTH(test_rows_get),
                 BOTH(test_rows_get_stop_early),
                 BOTH(test_ckey_scan),
