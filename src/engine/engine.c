@@ -15,6 +15,7 @@
 
 #include "common/alloc.h"
 #include "engine/engine_int.h"
+#include "engine/engine_mta.h"
 
 #define BATCH 65536 /* rows applied per exclusive hold of rw */
 
@@ -25,6 +26,7 @@ void tp_engine_opts_init(tp_engine_opts *o) {
         o->max_groups = 100000;
         o->max_rows = 0;
         o->delta_min = 1u << 20;
+        o->attrib_lookback = 90 * 86400;
 }
 
 tp_rc tp_engine_new(const tp_engine_opts *opts, tp_engine **ret, tp_err *err) {
@@ -40,6 +42,9 @@ tp_rc tp_engine_new(const tp_engine_opts *opts, tp_engine **ret, tp_err *err) {
                         (int) opts->tz_offset);
         if (opts && opts->scan_threads > 2)
                 return tp_err_setf(err, TP_INVALID, "scan_threads", "scan_threads is 0, 1 or 2");
+        if (opts && opts->attrib_lookback < 0)
+                return tp_err_setf(
+                        err, TP_INVALID, "attrib_lookback", "the look-back window cannot be negative");
         if (!(e = tp_calloc(1, sizeof(*e))))
                 return tp_err_set(err, TP_NOMEM, "out of memory");
         if (opts)
@@ -329,6 +334,7 @@ void tp_engine_memory(tp_engine *e, tp_engine_mem *ret) {
                 (size_t) e->capdchunks * sizeof(*e->dchunks);
         m.transitions = (size_t) e->tcap * e->tcap * sizeof(*e->trans);
         m.attribution = e->tcap ? ((size_t) e->tcap + 1) * (sizeof(*e->apurch) + sizeof(*e->arev)) : 0;
+        m.attribution_paths = eng_mta_bytes(e);
         m.response_columns = (size_t) e->nrblocks * sizeof(eng_rblock) +
                 (size_t) e->caprblocks * sizeof(*e->rblocks);
         m.score_rollup = (size_t) e->captp * sizeof(*e->roll);
@@ -337,7 +343,7 @@ void tp_engine_memory(tp_engine *e, tp_engine_mem *ret) {
         pthread_rwlock_unlock(&e->rw);
 
         ev = m.customer_dict + m.customer_state + m.event_columns + m.event_values + m.event_delta +
-                m.transitions + m.attribution;
+                m.transitions + m.attribution + m.attribution_paths;
         m.total = ev + m.small_dicts + m.response_columns + m.score_rollup;
         m.per_event = m.events ? (double) ev / (double) m.events : 0.0;
         m.per_response = m.responses ? (double) (m.response_columns + m.score_rollup) / (double) m.responses :

@@ -14,10 +14,14 @@
  *     customer in (time, seq) order);
  *   - last-touch attribution: purchases and revenue per touchpoint of the
  *     customer's previous non-purchase event, with each customer's last event
- *     and last non-purchase touchpoint as the per-customer state.
+ *     and last non-purchase touchpoint as the per-customer state;
+ *   - multi-touch attribution of purchases (every model but time decay) as
+ *     integer sums over the customers' paths, with no look-back and with
+ *     opts.attrib_lookback, so GET /v1/attribution is a lookup (see
+ *     tp_engine_attribution_run()).
  *
  * Events that arrive out of time order for a customer are placed in order and
- * the customer's share of both path rollups is recomputed, so the rollups
+ * the customer's share of the path rollups is recomputed, so the rollups
  * always equal a scan.  Everything else (channel filters and groups, ranges that
  * cut a day, time-ranged paths, look-back windows) is answered by tight scans
  * over the columns; `strategy = TP_ENGINE_SCAN` forces the scan (tests compare
@@ -65,10 +69,13 @@ typedef struct tp_engine_opts {
                               * considered (it runs when they are also >= 1/8 of the compacted ones) */
         uint32_t scan_threads; /* threads one path scan may use: 0 = two from 1M events on,
                                 * else one; 1 = one; 2 = two */
+        int64_t attrib_lookback; /* seconds, >= 0: multi-touch attribution with this look-back
+                                  * is kept at ingest besides the unlimited one (0: only that) */
 } tp_engine_opts;
 
 /* The defaults: tz_offset TP_ENGINE_TZ_DEFAULT, min_n 30, max_groups 100,000,
- * max_rows 0 (no limit), delta_min 1,048,576, scan_threads 0. */
+ * max_rows 0 (no limit), delta_min 1,048,576, scan_threads 0, attrib_lookback
+ * 90 days. */
 void tp_engine_opts_init(tp_engine_opts *opts);
 
 /* opts may be NULL (the defaults); it is copied.  *ret is owned by the caller
@@ -225,10 +232,11 @@ typedef struct tp_engine_mem {
         size_t event_delta;      /* events added since the last compaction */
         size_t transitions;      /* the transition matrix rollup */
         size_t attribution;      /* last-touch rollup */
+        size_t attribution_paths; /* multi-touch attribution rollups (sums over paths) */
         size_t response_columns; /* responses in blocks of 4,096 with time zone maps */
         size_t score_rollup;     /* counts per touchpoint x day x metric x score */
         size_t total;            /* the sum of the fields above */
-        double per_event;        /* (customer_* + event_* + transitions + attribution) / events */
+        double per_event;        /* (customer_* + event_* + transitions + attribution*) / events */
         double per_response;     /* (response_columns + score_rollup) / responses */
 } tp_engine_mem;
 
@@ -547,6 +555,7 @@ typedef struct tp_attrib_result {
         double total_conversions, total_value;   /* over paths with at least one touch */
         double unattributed_conversions, unattributed_value; /* paths without touches */
         double total_nulls;
+        uint64_t rows_scanned; /* tp_engine_attribution_run(): events visited, 0 when the rollups answered */
 } tp_attrib_result;
 
 /* Attribute the conversions and value of n paths over ntouchpoints (1 ..
@@ -571,7 +580,15 @@ void tp_attrib_result_free(tp_attrib_result *r);
  * last purchase form a null path (counted when its last event is in [from,
  * to)).  Time decay ages are seconds.  Index i of the result is touchpoint
  * (*ret)->touchpoints[i] (store id).  Errors as tp_attrib_paths(), and the
- * path query's max_rows budget. */
+ * path query's max_rows budget (scans only).
+ *
+ * The rollups answer (rows_scanned 0) conversion "purchase" (or NULL) over a
+ * range holding every event, with lookback 0 or the engine's attrib_lookback,
+ * for every model but time decay; strategy TP_ENGINE_SCAN, another range,
+ * look-back or conversion type, and time decay scan the events.  Both give
+ * the same numbers, bit for bit: they share the integer sums and the division
+ * (engine_mta.h), which may differ from tp_attrib_paths() over the same paths
+ * in the last bits (it sums per path). */
 tp_rc tp_engine_attribution_run(tp_engine *e, const tp_engine_path_query *q, tp_attrib_model model,
         const tp_attrib_params *p, tp_attrib_result **ret, tp_err *err);
 

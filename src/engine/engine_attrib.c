@@ -28,6 +28,7 @@
 #include "common/alloc.h"
 #include "engine/engine.h"
 #include "engine/engine_int.h"
+#include "engine/engine_mta.h"
 
 void tp_attrib_params_init(tp_attrib_params *p) {
         p->direct = -1;
@@ -213,19 +214,80 @@ static int conv_prob(const double *prob, const double *pconv, size_t m, size_t r
         return 0;
 }
 
+tp_rc eng_markov_check(size_t m, tp_err *err) {
+        if (m > TP_ATTRIB_MARKOV_MAX)
+                return tp_err_setf(
+                        err,
+                        TP_UNPROCESSABLE,
+                        "touchpoints",
+                        "Markov attribution is limited to %d distinct touchpoints in paths (%zu occur)",
+                        TP_ATTRIB_MARKOV_MAX,
+                        m);
+        return TP_OK;
+}
+
+tp_rc eng_markov_solve(
+        double *cnt, double *conv, const double *tot, size_t m, const int *back, tp_attrib_result *r, tp_err *err) {
+        size_t s = m + 1;
+        double *rem = NULL, *a = NULL, *b = NULL;
+        size_t *idx = NULL;
+        double p0, sum = 0;
+        tp_rc rc = TP_OK;
+
+        for (size_t i = 0; i < s; i++) {
+                if (tot[i] <= 0)
+                        continue;
+                for (size_t j = 0; j < s; j++)
+                        cnt[i * s + j] /= tot[i];
+                conv[i] /= tot[i];
+        }
+        if (m == 0 || r->total_conversions <= 0)
+                return TP_OK;
+        rem = tp_calloc(s, sizeof *rem);
+        a = tp_malloc(s * s * sizeof *a);
+        b = tp_malloc(s * sizeof *b);
+        idx = tp_malloc(s * sizeof *idx);
+        if (!rem || !a || !b || !idx) {
+                rc = tp_err_set(err, TP_NOMEM, "out of memory (Markov attribution over %zu touchpoints)", m);
+                goto out;
+        }
+        if (conv_prob(cnt, conv, m, 0, a, b, idx, &p0) < 0 || p0 <= 0)
+                goto out; /* cannot happen with counts from paths; nothing to attribute */
+        for (size_t t = 1; t <= m; t++) {
+                double pt;
+                if (conv_prob(cnt, conv, m, t, a, b, idx, &pt) < 0)
+                        pt = 0;
+                rem[t] = 1.0 - pt / p0;
+                if (rem[t] < 0) /* rounding only: removing a state cannot raise P */
+                        rem[t] = 0;
+                sum += rem[t];
+        }
+        if (sum > 0)
+                for (size_t t = 1; t <= m; t++) {
+                        r->conversions[back[t - 1]] = r->total_conversions * rem[t] / sum;
+                        r->value[back[t - 1]] = r->total_value * rem[t] / sum;
+                }
+out:
+        tp_free(rem);
+        tp_free(a);
+        tp_free(b);
+        tp_free(idx);
+        return rc;
+}
+
+/* Over paths: the states in order of first occurrence. */
 static tp_rc markov(const tp_attrib_path *paths, size_t n, int ntp, tp_attrib_result *r, tp_err *err) {
-        tp_rc rc = TP_NOMEM;
+        tp_rc rc;
         int *map = NULL;    /* touchpoint -> state 1..m, 0: does not occur */
         int *back = NULL;   /* state - 1 -> touchpoint */
         double *cnt = NULL; /* (m+1)^2 counts, then probabilities */
-        double *conv = NULL, *tot = NULL, *rem = NULL, *a = NULL, *b = NULL;
-        size_t *idx = NULL;
+        double *conv = NULL, *tot = NULL;
         size_t m = 0, s;
 
         map = tp_calloc((size_t) ntp, sizeof *map);
         back = tp_malloc((size_t) ntp * sizeof *back);
         if (!map || !back)
-                goto out;
+                goto nomem;
         for (size_t i = 0; i < n; i++) {
                 if (paths[i].conversions + paths[i].nulls <= 0)
                         continue;
@@ -237,22 +299,14 @@ static tp_rc markov(const tp_attrib_path *paths, size_t n, int ntp, tp_attrib_re
                         }
                 }
         }
-        if (m > TP_ATTRIB_MARKOV_MAX) {
-                rc = tp_err_setf(err, TP_UNPROCESSABLE, "touchpoints",
-                        "Markov attribution is limited to %d distinct touchpoints in paths (%zu occur)",
-                        TP_ATTRIB_MARKOV_MAX, m);
+        if ((rc = eng_markov_check(m, err)) != TP_OK)
                 goto out;
-        }
         s = m + 1;
         cnt = tp_calloc(s * s, sizeof *cnt);
         conv = tp_calloc(s, sizeof *conv);
         tot = tp_calloc(s, sizeof *tot);
-        rem = tp_calloc(s, sizeof *rem);
-        a = tp_malloc(s * s * sizeof *a);
-        b = tp_malloc(s * sizeof *b);
-        idx = tp_malloc(s * sizeof *idx);
-        if (!cnt || !conv || !tot || !rem || !a || !b || !idx)
-                goto out;
+        if (!cnt || !conv || !tot)
+                goto nomem;
         for (size_t i = 0; i < n; i++) {
                 const tp_attrib_path *pa = &paths[i];
                 double w = pa->conversions + pa->nulls;
@@ -269,50 +323,16 @@ static tp_rc markov(const tp_attrib_path *paths, size_t n, int ntp, tp_attrib_re
                 conv[prev] += pa->conversions;
                 tot[prev] += w; /* to conversion and to null */
         }
-        for (size_t i = 0; i < s; i++) {
-                if (tot[i] <= 0)
-                        continue;
-                for (size_t j = 0; j < s; j++)
-                        cnt[i * s + j] /= tot[i];
-                conv[i] /= tot[i];
-        }
-
-        double p0, sum = 0;
-        if (m == 0 || r->total_conversions <= 0) {
-                rc = TP_OK;
-                goto out;
-        }
-        if (conv_prob(cnt, conv, m, 0, a, b, idx, &p0) < 0 || p0 <= 0) {
-                rc = TP_OK; /* cannot happen with counts from paths; nothing to attribute */
-                goto out;
-        }
-        for (size_t t = 1; t <= m; t++) {
-                double pt;
-                if (conv_prob(cnt, conv, m, t, a, b, idx, &pt) < 0)
-                        pt = 0;
-                rem[t] = 1.0 - pt / p0;
-                if (rem[t] < 0) /* rounding only: removing a state cannot raise P */
-                        rem[t] = 0;
-                sum += rem[t];
-        }
-        if (sum > 0)
-                for (size_t t = 1; t <= m; t++) {
-                        r->conversions[back[t - 1]] = r->total_conversions * rem[t] / sum;
-                        r->value[back[t - 1]] = r->total_value * rem[t] / sum;
-                }
-        rc = TP_OK;
+        rc = eng_markov_solve(cnt, conv, tot, m, back, r, err);
+        goto out;
+nomem:
+        rc = tp_err_set(err, TP_NOMEM, "out of memory (Markov attribution over %zu touchpoints)", m);
 out:
-        if (rc == TP_NOMEM)
-                tp_err_set(err, TP_NOMEM, "out of memory (Markov attribution over %zu touchpoints)", m);
         tp_free(map);
         tp_free(back);
         tp_free(cnt);
         tp_free(conv);
         tp_free(tot);
-        tp_free(rem);
-        tp_free(a);
-        tp_free(b);
-        tp_free(idx);
         return rc;
 }
 
@@ -492,10 +512,39 @@ static void ps_done(pathset *s) {
         tp_free(s->age);
 }
 
+/* Where build_paths() puts each journey: the paths themselves (time decay,
+ * which needs their ages), or their sums (every other model). */
+typedef struct sink {
+        pathset *ps;
+        eng_msum *conv, *null;
+        eng_mscratch *sc;
+} sink;
+
+/* The converting journey of buf[a, z) (no conversion among them) ending at at. */
+static int sink_conv(
+        sink *k, const eng_item *buf, uint32_t a, uint32_t z, uint32_t at, int64_t lookback, int ctype, int64_t value) {
+        if (k->ps)
+                return ps_add(k->ps, buf, a, z, at, lookback, ctype, 1.0, (double) value, 0.0);
+        a += eng_mwindow(buf + a, z - a, at, lookback);
+        if (eng_mconv_reserve(k->conv, k->sc, buf + a, z - a) != TP_OK)
+                return -1;
+        eng_mconv(k->conv, k->sc, buf + a, z - a, value, 1);
+        return 0;
+}
+
+static int sink_null(sink *k, const eng_item *buf, uint32_t a, uint32_t z, int ctype) {
+        if (k->ps)
+                return ps_add(k->ps, buf, a, z, buf[z - 1].r.ts, 0, ctype, 0.0, 0.0, 1.0);
+        if (eng_mnull_reserve(k->null, buf + a, z - a) != TP_OK)
+                return -1;
+        eng_mnull(k->null, buf + a, z - a, 1);
+        return 0;
+}
+
 /* Every customer's journeys ending at events of type code ctype (-1: the type
  * never occurred, so every journey is a null path); rdlock held.  -1 when out
  * of memory. */
-static int build_paths(const tp_engine *e, const tp_engine_path_query *q, int ctype, pathset *s) {
+static int build_paths(const tp_engine *e, const tp_engine_path_query *q, int ctype, sink *k) {
         eng_item *buf = NULL;
         size_t cap = 0;
         int rc = -1;
@@ -522,82 +571,150 @@ static int build_paths(const tp_engine *e, const tp_engine_path_query *q, int ct
                         if ((int) (r->tb & ENG_TB_TYPE) != ctype)
                                 continue;
                         if ((int64_t) r->ts >= q->from && (int64_t) r->ts < q->to &&
-                                ps_add(s, buf, seg, i, r->ts, q->lookback, ctype, 1.0, (double) buf[i].value, 0.0) < 0)
+                            sink_conv(k, buf, seg, i, r->ts, q->lookback, ctype, buf[i].value) < 0)
                                 goto out;
                         seg = i + 1;
                 }
                 if (seg < n && (int64_t) buf[n - 1].r.ts >= q->from && (int64_t) buf[n - 1].r.ts < q->to &&
-                        ps_add(s, buf, seg, n, buf[n - 1].r.ts, 0, ctype, 0.0, 0.0, 1.0) < 0)
+                    sink_null(k, buf, seg, n, ctype) < 0)
                         goto out;
         }
-        for (size_t i = 0; i < s->n; i++) {
-                size_t off = (size_t) (uintptr_t) s->p[i].touches;
-                s->p[i].touches = s->t ? s->t + off : NULL;
-                s->p[i].ages = s->age ? s->age + off : NULL;
-        }
+        if (k->ps)
+                for (size_t i = 0; i < k->ps->n; i++) {
+                        size_t off = (size_t) (uintptr_t) k->ps->p[i].touches;
+                        k->ps->p[i].touches = k->ps->t ? k->ps->t + off : NULL;
+                        k->ps->p[i].ages = k->ps->age ? k->ps->age + off : NULL;
+                }
         rc = 0;
 out:
         tp_free(buf);
         return rc;
 }
 
+static int whole_range(const tp_engine *e, const tp_engine_path_query *q) {
+        return !e->nevents || (q->from <= (int64_t) e->emin_ts && q->to > (int64_t) e->emax_ts);
+}
+
+/* The rollup that answers q for model, NULL when it takes a scan. */
+static const eng_msum *rollup_for(const tp_engine *e, const tp_engine_path_query *q, tp_attrib_model model) {
+        if (q->strategy != TP_ENGINE_AUTO || !e->mta || model == TP_ATTRIB_TIME_DECAY || !whole_range(e, q))
+                return NULL;
+        if (q->conversion && strcmp(q->conversion, "purchase") != 0)
+                return NULL;
+        if (q->lookback == 0)
+                return &e->mta->conv[0];
+        if (e->o.attrib_lookback > 0 && q->lookback == e->o.attrib_lookback)
+                return &e->mta->conv[1];
+        return NULL;
+}
+
 tp_rc tp_engine_attribution_run(tp_engine *e, const tp_engine_path_query *q, tp_attrib_model model,
         const tp_attrib_params *p, tp_attrib_result **ret, tp_err *err) {
         pathset s = { 0 };
+        eng_msum sconv = { 0 }, snull = { 0 };
+        eng_mscratch scr = { 0 };
+        eng_mview cv = { 0 }, nv = { 0 };
+        sink k = { 0 };
+        const eng_msum *roll;
+        tp_attrib_params defaults;
         tp_attrib_result r, *res = NULL;
         int64_t *ids = NULL;
+        uint64_t scanned = 0;
         uint32_t ntp;
         tp_rc rc;
 
         if (q->lookback < 0)
                 return tp_err_setf(err, TP_INVALID, "lookback", "the look-back window cannot be negative");
+        if ((int) model < 0 || model >= _TP_ATTRIB_MODEL_MAX)
+                return tp_err_set(err, TP_INVALID, "unknown attribution model %d", (int) model);
+        if (!p) {
+                tp_attrib_params_init(&defaults);
+                p = &defaults;
+        }
+        if (!(res = tp_calloc(1, sizeof *res)))
+                return tp_err_set(err, TP_NOMEM, "out of memory");
         pthread_rwlock_rdlock(&e->rw);
         ntp = e->ntp;
-        if (e->o.max_rows && (uint64_t) e->nsealed + e->ndelta > e->o.max_rows) {
-                rc = tp_err_setf(err, TP_UNPROCESSABLE, "max_rows",
-                        "the query would scan more than max_rows = %llu rows", (unsigned long long) e->o.max_rows);
-                goto out;
+        if (ntp == 0) {
+                /* No touchpoints yet: nothing to attribute. */
+                pthread_rwlock_unlock(&e->rw);
+                res->model = model;
+                *ret = res;
+                return TP_OK;
         }
-        if (build_paths(e, q,
-                    q->conversion && strcmp(q->conversion, "purchase") != 0 ? eng_sdict_find(&e->types, q->conversion)
-                                                                           : ENG_TYPE_PURCHASE,
-                    &s) < 0) {
+        if ((roll = rollup_for(e, q, model))) {
+                /* A copy of the sums: the division runs after the lock. */
+                if (eng_mview_of(roll, ntp, &cv) != TP_OK || eng_mview_of(&e->mta->null, ntp, &nv) != TP_OK) {
+                        rc = tp_err_set(err, TP_NOMEM, "out of memory");
+                        goto out;
+                }
+        } else {
+                if (e->o.max_rows && (uint64_t) e->nsealed + e->ndelta > e->o.max_rows) {
+                        rc = tp_err_setf(
+                                err,
+                                TP_UNPROCESSABLE,
+                                "max_rows",
+                                "the query would scan more than max_rows = %llu rows",
+                                (unsigned long long) e->o.max_rows);
+                        goto out;
+                }
+                scanned = (uint64_t) e->nsealed + e->ndelta;
+                if (model == TP_ATTRIB_TIME_DECAY) {
+                        k.ps = &s;
+                } else {
+                        k.conv = &sconv;
+                        k.null = &snull;
+                        k.sc = &scr;
+                        if (eng_msum_grow(&sconv, ntp) != TP_OK || eng_msum_grow(&snull, ntp) != TP_OK ||
+                            eng_mscratch_grow(&scr, ntp) != TP_OK) {
+                                rc = tp_err_set(err, TP_NOMEM, "out of memory");
+                                goto out;
+                        }
+                }
+                if (build_paths(
+                            e,
+                            q,
+                            q->conversion && strcmp(q->conversion, "purchase") != 0 ?
+                                    eng_sdict_find(&e->types, q->conversion) :
+                                    ENG_TYPE_PURCHASE,
+                            &k) < 0) {
+                        rc = tp_err_set(err, TP_NOMEM, "out of memory");
+                        goto out;
+                }
+        }
+        if (!(ids = tp_malloc((size_t) ntp * sizeof *ids))) {
                 rc = tp_err_set(err, TP_NOMEM, "out of memory");
                 goto out;
         }
-        if (ntp && !(ids = tp_malloc((size_t) ntp * sizeof *ids))) {
-                rc = tp_err_set(err, TP_NOMEM, "out of memory");
-                goto out;
-        }
-        if (ntp)
-                memcpy(ids, e->tp_ids, (size_t) ntp * sizeof *ids);
+        memcpy(ids, e->tp_ids, (size_t) ntp * sizeof *ids);
         pthread_rwlock_unlock(&e->rw);
 
-        if (!(res = tp_calloc(1, sizeof *res))) {
-                rc = tp_err_set(err, TP_NOMEM, "out of memory");
-                goto done;
-        }
-        if (ntp == 0) {
-                /* No touchpoints yet: nothing to attribute (a model is still checked). */
-                if ((int) model < 0 || model >= _TP_ATTRIB_MODEL_MAX) {
-                        rc = tp_err_set(err, TP_INVALID, "unknown attribution model %d", (int) model);
+        if (model == TP_ATTRIB_TIME_DECAY) {
+                rc = tp_attrib_paths(s.p, s.n, (int) ntp, model, p, &r, err);
+        } else {
+                if (!roll &&
+                    (eng_mview_of(&sconv, ntp, &cv) != TP_OK || eng_mview_of(&snull, ntp, &nv) != TP_OK)) {
+                        rc = tp_err_set(err, TP_NOMEM, "out of memory");
                         goto done;
                 }
-                res->model = model;
-                rc = TP_OK;
-                goto done;
+                rc = eng_mta_result(&cv, &nv, ntp, model, p, &r, err);
         }
-        rc = tp_attrib_paths(s.p, s.n, (int) ntp, model, p, &r, err);
         if (rc != TP_OK)
                 goto done;
         *res = r;
         res->touchpoints = ids;
+        res->rows_scanned = scanned;
         ids = NULL;
         goto done;
 out:
         pthread_rwlock_unlock(&e->rw);
 done:
         ps_done(&s);
+        eng_msum_done(&sconv);
+        eng_msum_done(&snull);
+        eng_mscratch_done(&scr);
+        eng_mview_done(&cv);
+        eng_mview_done(&nv);
         tp_free(ids);
         if (rc != TP_OK) {
                 tp_attrib_result_free(res);

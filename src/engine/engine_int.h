@@ -9,6 +9,7 @@
  *   engine_column.c   event columns (compacted + delta), per-customer order,
  *                     compaction; response blocks
  *   engine_rollup.c   rollups kept at ingest: scores, transitions, last touch
+ *   engine_mta.c      multi-touch attribution sums (rollups and scans)
  *   engine_query.c    the three queries and their statistics; path scans
  *                     split over two threads
  *   engine_json.c     JSON for the API
@@ -73,10 +74,13 @@ typedef struct eng_item {
 typedef struct eng_cust {
         uint32_t ts;    /* time of the latest event */
         uint16_t tp;    /* its touchpoint; ENG_TP_NONE: no events yet */
-        uint16_t np;    /* latest non-purchase touchpoint + 1, 0: none */
+        uint16_t np;    /* latest non-purchase touchpoint + 1 (0: none) | ENG_NP_CONV */
         uint32_t dhead; /* newest delta event, ENG_NONE: none */
         uint32_t name;  /* offset of the id in names */
 } eng_cust;
+
+#define ENG_NP_CONV 0x8000u /* in eng_cust.np: the latest event is a purchase */
+#define ENG_NP_TP 0x7fffu
 
 /* A small string dictionary (channels, event types): code -> name, name -> code. */
 typedef struct eng_sdict {
@@ -187,6 +191,7 @@ struct tp_engine {
         uint32_t tcap;
         uint64_t *apurch; /* [0]: unattributed, [tp + 1]: attributed to tp; tcap + 1 */
         int64_t *arev;
+        struct eng_mta *mta; /* multi-touch attribution (engine_mta.h); NULL before any touchpoint */
 
         /* counters */
         uint64_t nevents, nanon;

@@ -8,20 +8,26 @@
  *                two years, whatever the number of responses;
  *   transitions  a dense touchpoint x touchpoint matrix of counts;
  *   last touch   purchases and revenue per touchpoint of the previous
- *                non-purchase event (slot 0: purchases with none).
+ *                non-purchase event (slot 0: purchases with none);
+ *   multi-touch  sums over the customers' paths for every attribution model
+ *                but time decay (engine_mta.c).
  *
  * The path rollups depend on each customer's order.  An event at or after the
  * customer's latest one (the normal case) changes one transition and at most
- * one attribution, found in the customer's eng_cust.  A late event can change
- * several (it splits a transition, and a non-purchase steals the purchases that
- * follow it), so the customer's whole contribution is taken out, the event
- * inserted and the contribution added back: O(events of that customer).
+ * one attribution, found in the customer's eng_cust; for multi-touch it
+ * extends the customer's open path, or a purchase closes it (the path is read
+ * back to the previous purchase).  A late event can change several (it splits
+ * a transition, a non-purchase steals the purchases that follow it, a purchase
+ * splits a path, a look-back window moves), so the customer's whole
+ * contribution is taken out, the event inserted and the contribution added
+ * back: O(events of that customer).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
 #include "engine/engine_int.h"
+#include "engine/engine_mta.h"
 
 /* Slots: NPS 0..10 at 0, CSAT 1..5 at 11, CES 1..7 at 16, goal 0..2 at 23,
  * ease 1..7 at 26, emotion 1..5 at 33; 38 in all. */
@@ -36,8 +42,10 @@ tp_rc eng_paths_grow(tp_engine *e, uint32_t ntp) {
         int64_t *ar;
 
         if (ntp <= e->tcap)
-                return TP_OK;
+                return eng_mta_grow(e, e->tcap); /* nothing to do unless it failed before */
         cap = eng_pow2(ntp, 16);
+        if (eng_mta_grow(e, cap) != TP_OK)
+                return TP_NOMEM;
         t = tp_calloc((size_t) cap * cap, sizeof(*t));
         ap = tp_calloc((size_t) cap + 1, sizeof(*ap));
         ar = tp_calloc((size_t) cap + 1, sizeof(*ar));
@@ -105,9 +113,14 @@ void eng_roll_add(tp_engine *e, uint16_t tp, int32_t day, uint8_t slot) {
 }
 
 /* Add (sign 1) or take out (sign -1) one customer's events from the path
- * rollups; returns the latest non-purchase touchpoint + 1 (0: none). */
+ * rollups (room reserved: eng_mta_reserve()); returns the customer's np: the
+ * latest non-purchase touchpoint + 1 (0: none), and ENG_NP_CONV when the
+ * latest event is a purchase. */
 static uint16_t contrib(tp_engine *e, const eng_item *v, uint32_t n, int sign) {
         uint16_t np = 0;
+
+        if (e->mta)
+                eng_mta_cust(e, v, n, sign);
 
         for (uint32_t i = 0; i < n; i++) {
                 const eng_rec *r = &v[i].r;
@@ -124,6 +137,8 @@ static uint16_t contrib(tp_engine *e, const eng_item *v, uint32_t n, int sign) {
                         np = (uint16_t) (r->tp + 1);
                 }
         }
+        if (n && (v[n - 1].r.tb & ENG_TB_TYPE) == ENG_TYPE_PURCHASE)
+                np = (uint16_t) (np | ENG_NP_CONV);
         return np;
 }
 
@@ -151,11 +166,16 @@ tp_rc eng_paths_add(tp_engine *e, uint32_t c, const eng_rec *r, int64_t value, t
 
         if (L->tp == ENG_TP_NONE || r->ts >= L->ts) {
                 /* In order (an equal time comes later: its seq is larger). */
+                if (e->mta && eng_mta_event(e, c, r, value) != TP_OK)
+                        return tp_err_set(err, TP_NOMEM, "out of memory");
                 if (L->tp != ENG_TP_NONE)
                         e->trans[(size_t) L->tp * e->tcap + r->tp]++;
                 if (purchase) {
-                        e->apurch[L->np]++;
-                        e->arev[L->np] += value;
+                        uint16_t np = L->np & ENG_NP_TP;
+
+                        e->apurch[np]++;
+                        e->arev[np] += value;
+                        L->np = (uint16_t) (np | ENG_NP_CONV);
                 } else {
                         L->np = (uint16_t) (r->tp + 1);
                 }
@@ -169,11 +189,13 @@ tp_rc eng_paths_add(tp_engine *e, uint32_t c, const eng_rec *r, int64_t value, t
         if (wbuf_reserve(e, (size_t) eng_cust_len(e, c) + 1) != TP_OK)
                 return tp_err_set(err, TP_NOMEM, "out of memory");
         n = eng_cust_events(e, c, e->wbuf);
+        if (e->mta && eng_mta_reserve(e, e->wbuf, n, r, value) != TP_OK)
+                return tp_err_set(err, TP_NOMEM, "out of memory");
         (void) contrib(e, e->wbuf, n, -1);
         eng_delta_insert(e, c, r, value, 0);
         n = eng_cust_events(e, c, e->wbuf);
         L->np = contrib(e, e->wbuf, n, 1);
-        /* The latest event is unchanged: r is older than it. */
+        /* The latest event is unchanged: r is older than it (so is the flag). */
         return TP_OK;
 }
 
@@ -203,6 +225,7 @@ tp_rc eng_rollups_rebuild(tp_engine *e) {
                 memset(e->apurch, 0, ((size_t) e->tcap + 1) * sizeof(*e->apurch));
                 memset(e->arev, 0, ((size_t) e->tcap + 1) * sizeof(*e->arev));
         }
+        eng_mta_clear(e);
         for (uint32_t c = 0; c < e->ncust; c++) {
                 eng_cust *L = &e->cust[c];
                 uint32_t n;
@@ -210,6 +233,8 @@ tp_rc eng_rollups_rebuild(tp_engine *e) {
                 if (wbuf_reserve(e, eng_cust_len(e, c)) != TP_OK)
                         return TP_NOMEM;
                 n = eng_cust_events(e, c, e->wbuf);
+                if (e->mta && eng_mta_reserve(e, e->wbuf, n, NULL, 0) != TP_OK)
+                        return TP_NOMEM;
                 L->np = contrib(e, e->wbuf, n, 1);
                 L->tp = n ? e->wbuf[n - 1].r.tp : ENG_TP_NONE;
                 L->ts = n ? e->wbuf[n - 1].r.ts : 0;
@@ -225,4 +250,5 @@ void eng_rollup_done(tp_engine *e) {
         tp_free(e->apurch);
         tp_free(e->arev);
         tp_free(e->wbuf);
+        eng_mta_free(e);
 }

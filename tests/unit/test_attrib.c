@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "engine/engine.h"
 
 #define PATHS_CSV "../shared/data/attribution/paths.csv"
@@ -566,6 +567,8 @@ static void check_engine(tp_engine *e) {
                                 assert_int_equal(tp_engine_attribution_run(e, &q, (tp_attrib_model) m, &p, &r, &err),
                                         TP_OK);
                                 assert_int_equal(r->n, 3);
+                                /* The rollups (unlimited and 1000 s) answer the whole range. */
+                                assert_int_equal(r->rows_scanned == 0, !rg && m != TP_ATTRIB_TIME_DECAY);
                                 expect(r, &q, (tp_attrib_model) m, &p);
                                 tp_attrib_result_free(r);
                         }
@@ -613,6 +616,7 @@ static void test_engine_paths(void **state) {
 
         (void) state;
         tp_engine_opts_init(&o);
+        o.attrib_lookback = 1000;
         assert_int_equal(tp_engine_new(&o, &e, &err), TP_OK);
 
         /* No events: an empty result. */
@@ -639,17 +643,399 @@ static void test_engine_paths(void **state) {
         tp_engine_free(e);
 }
 
+/* ---- the rollups kept at ingest, by hand ------------------------------------ */
+
+static tp_engine *mk_engine(int64_t attrib_lookback) {
+        tp_engine *e = NULL;
+        tp_engine_opts o;
+        tp_err err;
+
+        tp_engine_opts_init(&o);
+        o.attrib_lookback = attrib_lookback;
+        assert_int_equal(tp_engine_new(&o, &e, &err), TP_OK);
+        return e;
+}
+
+/* The rollups' answer (checked to be one: no row scanned), after checking it
+ * is the scan's, bit for bit. */
+static tp_attrib_result *rollup(tp_engine *e, int64_t lookback, tp_attrib_model model, int direct) {
+        tp_engine_path_query q;
+        tp_attrib_params p;
+        tp_attrib_result *a = NULL, *b = NULL;
+        tp_err err;
+
+        tp_attrib_params_init(&p);
+        p.direct = direct;
+        tp_engine_path_query_init(&q);
+        q.lookback = lookback;
+        assert_int_equal(tp_engine_attribution_run(e, &q, model, &p, &a, &err), TP_OK);
+        q.strategy = TP_ENGINE_SCAN;
+        assert_int_equal(tp_engine_attribution_run(e, &q, model, &p, &b, &err), TP_OK);
+        assert_int_equal(a->rows_scanned, 0);
+        assert_true(b->rows_scanned > 0);
+        assert_int_equal(a->n, b->n);
+        assert_memory_equal(a->conversions, b->conversions, a->n * sizeof(double));
+        assert_memory_equal(a->value, b->value, a->n * sizeof(double));
+        assert_true(a->total_conversions == b->total_conversions && a->total_value == b->total_value);
+        assert_true(
+                a->unattributed_conversions == b->unattributed_conversions &&
+                a->unattributed_value == b->unattributed_value && a->total_nulls == b->total_nulls);
+        tp_attrib_result_free(b);
+        return a;
+}
+
+/* Conversions and value of touchpoint id under model, from the rollup. */
+static void expect_tp(
+        tp_engine *e, int64_t lookback, tp_attrib_model model, int direct, int64_t id, double conv, double value) {
+        tp_attrib_result *r = rollup(e, lookback, model, direct);
+        char what[64];
+
+        (void) snprintf(what, sizeof what, "model %d, touchpoint %lld", (int) model, (long long) id);
+        assert_near(r->conversions[index_of(r, id)], conv, 1e-12, what);
+        assert_near(r->value[index_of(r, id)], value, 1e-9, what);
+        tp_attrib_result_free(r);
+}
+
+/* A late non-purchase steals a conversion: A 100, purchase 300 (50), C 400
+ * and D 50 (late) make [D A] and the null path [C]; then B 200 arrives, late
+ * too: [D A B], and B takes the last touch from A. */
+static void test_rollup_late_touch(void **state) {
+        tp_engine *e = mk_engine(0);
+
+        (void) state;
+        ev(e, 1, "s", 10, "view", 100, -1);
+        ev(e, 2, "s", 30, "purchase", 300, 50);
+        ev(e, 3, "s", 30, "visit", 400, -1);
+        ev(e, 4, "s", 40, "view", 50, -1); /* other touchpoint, known to the engine */
+        expect_tp(e, 0, TP_ATTRIB_LAST, -1, 10, 1, 50);
+        expect_tp(e, 0, TP_ATTRIB_FIRST, -1, 40, 1, 50); /* D 50 came late, before A */
+        ev(e, 5, "s", 20, "click", 200, -1);
+        expect_tp(e, 0, TP_ATTRIB_LAST, -1, 10, 0, 0);
+        expect_tp(e, 0, TP_ATTRIB_LAST, -1, 20, 1, 50);
+        expect_tp(e, 0, TP_ATTRIB_FIRST, -1, 40, 1, 50);
+        expect_tp(e, 0, TP_ATTRIB_LINEAR, -1, 20, 1.0 / 3, 50.0 / 3);
+        expect_tp(e, 0, TP_ATTRIB_POSITION, -1, 10, 0.2, 10);
+        expect_tp(e, 0, TP_ATTRIB_POSITION, -1, 20, 0.4, 20);
+        expect_tp(e, 0, TP_ATTRIB_SHAPLEY, -1, 40, 1.0 / 3, 50.0 / 3);
+        {
+                tp_attrib_result *r = rollup(e, 0, TP_ATTRIB_MARKOV, -1);
+
+                assert_near(r->total_nulls, 1, 0, "[C] is the null path");
+                assert_near(r->total_conversions, 1, 0, "one conversion");
+                tp_attrib_result_free(r);
+        }
+        tp_engine_free(e);
+}
+
+/* A late purchase splits a null path: A 100, B 200, C 300 do not convert
+ * until a purchase at 250 (70) arrives: [A B] converts, [C] stays null.
+ * Markov: start -> A -> B -> conversion, start -> C -> null; P = 1/2, and
+ * removing A or B leaves 0, removing C leaves 1/2: A and B half each. */
+static void test_rollup_late_purchase(void **state) {
+        tp_engine *e = mk_engine(0);
+        tp_attrib_result *r;
+
+        (void) state;
+        ev(e, 1, "n", 10, "view", 100, -1);
+        ev(e, 2, "n", 20, "click", 200, -1);
+        ev(e, 3, "n", 30, "visit", 300, -1);
+        r = rollup(e, 0, TP_ATTRIB_MARKOV, -1);
+        assert_near(r->total_nulls, 1, 0, "one null path");
+        assert_near(r->total_conversions, 0, 0, "no conversion yet");
+        tp_attrib_result_free(r);
+        ev(e, 4, "n", 20, "purchase", 250, 70);
+        r = rollup(e, 0, TP_ATTRIB_MARKOV, -1);
+        assert_near(r->total_nulls, 1, 0, "[C] still null");
+        assert_near(r->total_conversions, 1, 0, "[A B] converts");
+        assert_near(r->total_value, 70, 0, "its value");
+        assert_near(r->conversions[index_of(r, 10)], 0.5, 1e-12, "Markov A");
+        assert_near(r->conversions[index_of(r, 20)], 0.5, 1e-12, "Markov B");
+        assert_near(r->conversions[index_of(r, 30)], 0, 1e-12, "Markov C");
+        assert_near(r->value[index_of(r, 20)], 35, 1e-9, "Markov B value");
+        tp_attrib_result_free(r);
+        expect_tp(e, 0, TP_ATTRIB_FIRST, -1, 10, 1, 70);
+        expect_tp(e, 0, TP_ATTRIB_LAST, -1, 20, 1, 70);
+        expect_tp(e, 0, TP_ATTRIB_LAST, -1, 30, 0, 0);
+        /* A second purchase after C closes [C]: no null path left. */
+        ev(e, 5, "n", 30, "purchase", 400, 5);
+        r = rollup(e, 0, TP_ATTRIB_LINEAR, -1);
+        assert_near(r->total_nulls, 0, 0, "no null path");
+        assert_near(r->conversions[index_of(r, 30)], 1, 1e-12, "C converts now");
+        tp_attrib_result_free(r);
+        tp_engine_free(e);
+}
+
+/* Look-back 1000 s, kept at ingest: A 100, B 1500, purchase 2000 (90) -> [B]
+ * within the window, [A B] without.  C 500 arrives late, outside the window:
+ * [B] and [A C B]; D 1200, inside: [D B] and [A C D B].  Then a purchase at
+ * 1300 (10) arrives: [C D] within 1000 s of it (A is 1200 s old) and [A C D]
+ * without; the purchase at 2000 keeps [B]. */
+static void test_rollup_late_lookback(void **state) {
+        tp_engine *e = mk_engine(1000);
+        tp_attrib_result *r;
+
+        (void) state;
+        ev(e, 1, "w", 10, "view", 100, -1);
+        ev(e, 2, "w", 20, "view", 1500, -1);
+        ev(e, 3, "w", 20, "purchase", 2000, 90);
+        expect_tp(e, 1000, TP_ATTRIB_LINEAR, -1, 20, 1, 90);
+        expect_tp(e, 0, TP_ATTRIB_LINEAR, -1, 10, 0.5, 45);
+        ev(e, 4, "w", 30, "visit", 500, -1);
+        expect_tp(e, 1000, TP_ATTRIB_LINEAR, -1, 20, 1, 90);
+        expect_tp(e, 1000, TP_ATTRIB_LINEAR, -1, 30, 0, 0);
+        expect_tp(e, 0, TP_ATTRIB_LINEAR, -1, 30, 1.0 / 3, 30);
+        ev(e, 5, "w", 40, "click", 1200, -1);
+        expect_tp(e, 1000, TP_ATTRIB_LINEAR, -1, 40, 0.5, 45);
+        expect_tp(e, 1000, TP_ATTRIB_FIRST, -1, 40, 1, 90);
+        expect_tp(e, 0, TP_ATTRIB_FIRST, -1, 10, 1, 90);
+        expect_tp(e, 0, TP_ATTRIB_LINEAR, -1, 40, 0.25, 22.5);
+        ev(e, 6, "w", 40, "purchase", 1300, 10);
+        expect_tp(e, 1000, TP_ATTRIB_FIRST, -1, 30, 1, 10);
+        expect_tp(e, 1000, TP_ATTRIB_FIRST, -1, 10, 0, 0);
+        expect_tp(e, 1000, TP_ATTRIB_LAST, -1, 20, 1, 90);
+        expect_tp(e, 1000, TP_ATTRIB_LAST, -1, 40, 1, 10);
+        expect_tp(e, 1000, TP_ATTRIB_SHAPLEY, -1, 30, 0.5, 5);
+        expect_tp(e, 0, TP_ATTRIB_FIRST, -1, 10, 1, 10);
+        expect_tp(e, 0, TP_ATTRIB_SHAPLEY, -1, 10, 1.0 / 3, 10.0 / 3);
+        r = rollup(e, 1000, TP_ATTRIB_MARKOV, -1);
+        assert_near(r->total_conversions, 2, 0, "two purchases");
+        assert_near(r->unattributed_conversions, 0, 0, "both with touches");
+        tp_attrib_result_free(r);
+        /* A look-back the rollups do not keep is a scan, and agrees. */
+        {
+                tp_engine_path_query q;
+                tp_attrib_result *a = NULL;
+                tp_err err;
+
+                tp_engine_path_query_init(&q);
+                q.lookback = 500;
+                assert_int_equal(tp_engine_attribution_run(e, &q, TP_ATTRIB_LINEAR, NULL, &a, &err), TP_OK);
+                assert_true(a->rows_scanned > 0);
+                assert_near(a->conversions[index_of(a, 40)], 1, 1e-12, "D alone within 500 s of 1300");
+                assert_near(a->conversions[index_of(a, 20)], 1, 1e-12, "B alone within 500 s of 2000");
+                tp_attrib_result_free(a);
+        }
+        tp_engine_free(e);
+}
+
+/* Last non-direct with the direct touchpoint set to each in turn (A 10, B 20,
+ * D 40), u1's A arriving last and late:
+ *   u1 [A D D] 10: last D, the last other A
+ *   u2 [D D] 20:   last D, no other
+ *   u3 [B A] 40:   last A, the last other B */
+static void test_rollup_last_non_direct(void **state) {
+        tp_engine *e = mk_engine(0);
+        tp_attrib_result *r;
+        int a, b, d;
+
+        (void) state;
+        ev(e, 1, "u1", 40, "view", 200, -1);
+        ev(e, 2, "u1", 40, "view", 300, -1);
+        ev(e, 3, "u1", 40, "purchase", 400, 10);
+        ev(e, 4, "u2", 40, "view", 200, -1);
+        ev(e, 5, "u2", 40, "view", 300, -1);
+        ev(e, 6, "u2", 40, "purchase", 400, 20);
+        ev(e, 7, "u3", 20, "view", 200, -1);
+        ev(e, 8, "u3", 10, "view", 300, -1);
+        ev(e, 9, "u3", 10, "purchase", 400, 40);
+        ev(e, 10, "u1", 10, "view", 100, -1); /* late */
+        r = rollup(e, 0, TP_ATTRIB_LAST, -1);
+        a = index_of(r, 10);
+        b = index_of(r, 20);
+        d = index_of(r, 40);
+        tp_attrib_result_free(r);
+        /* D direct: u1 -> A, u2 -> D (nothing else), u3 -> A. */
+        expect_tp(e, 0, TP_ATTRIB_LAST_NON_DIRECT, d, 10, 2, 50);
+        expect_tp(e, 0, TP_ATTRIB_LAST_NON_DIRECT, d, 40, 1, 20);
+        expect_tp(e, 0, TP_ATTRIB_LAST_NON_DIRECT, d, 20, 0, 0);
+        /* A direct: u1 -> D, u2 -> D, u3 -> B. */
+        expect_tp(e, 0, TP_ATTRIB_LAST_NON_DIRECT, a, 40, 2, 30);
+        expect_tp(e, 0, TP_ATTRIB_LAST_NON_DIRECT, a, 20, 1, 40);
+        expect_tp(e, 0, TP_ATTRIB_LAST_NON_DIRECT, a, 10, 0, 0);
+        /* B direct, or none: last touch. */
+        for (int dir = -1; dir <= b; dir += b + 1) {
+                expect_tp(e, 0, TP_ATTRIB_LAST_NON_DIRECT, dir, 40, 2, 30);
+                expect_tp(e, 0, TP_ATTRIB_LAST_NON_DIRECT, dir, 10, 1, 40);
+        }
+        expect_tp(e, 0, TP_ATTRIB_FIRST, -1, 10, 1, 10);
+        expect_tp(e, 0, TP_ATTRIB_POSITION, -1, 40, 0.4 + 0.2 + 1, 0.4 * 10 + 0.2 * 10 + 20);
+        tp_engine_free(e);
+}
+
+/* Equal times across a compaction: the compacted event is the older.  x: A
+ * 50, purchase 100 (compacted), then B 100 and a purchase 200: [B] converts
+ * at 200.  y: A 50, B 100 (compacted), then a purchase 100 and one at 200:
+ * the purchase at 100 takes [A B], the one at 200 nothing. */
+static void test_rollup_equal_times(void **state) {
+        tp_engine *e = mk_engine(0);
+        tp_attrib_result *r;
+        tp_err err;
+
+        (void) state;
+        ev(e, 1, "x", 10, "view", 50, -1);
+        ev(e, 2, "x", 10, "purchase", 100, 3);
+        ev(e, 3, "y", 10, "view", 50, -1);
+        ev(e, 4, "y", 20, "view", 100, -1);
+        assert_int_equal(tp_engine_compact(e, &err), TP_OK);
+        ev(e, 5, "x", 20, "click", 100, -1);
+        ev(e, 6, "x", 30, "purchase", 200, 5);
+        ev(e, 7, "y", 30, "purchase", 100, 7);
+        ev(e, 8, "y", 30, "purchase", 200, 11);
+        r = rollup(e, 0, TP_ATTRIB_LAST, -1);
+        assert_near(r->conversions[index_of(r, 20)], 2, 0, "B last for x's second and y's first purchase");
+        assert_near(r->value[index_of(r, 20)], 12, 0, "5 + 7");
+        assert_near(r->conversions[index_of(r, 10)], 1, 0, "A last for x's first purchase");
+        assert_near(r->unattributed_conversions, 1, 0, "y's second purchase has no touch");
+        assert_near(r->unattributed_value, 11, 0, "its value");
+        tp_attrib_result_free(r);
+        tp_engine_free(e);
+}
+
+/* Paths longer than the reservation estimate (the sums count the cells a
+ * path needs instead): one customer with 5,000 events, purchases every
+ * ~1,700, a few hundred of them late, another with a long null path. */
+static void test_rollup_long_paths(void **state) {
+        tp_engine *e = mk_engine(3600);
+        int64_t seq = 1;
+
+        (void) state;
+        for (int i = 0; i < 5000; i++) {
+                int late = i % 17 == 5;
+                int64_t ts = late ? 1000 + (int64_t) ((i * 7919) % 5000) * 10 : 1000 + (int64_t) i * 10;
+
+                ev(e,
+                   seq++,
+                   "long",
+                   10 + 10 * (i * 31 % 7),
+                   i % 1700 == 1699 ? "purchase" : "view",
+                   ts,
+                   i % 1700 == 1699 ? i : -1);
+                if (i % 5 == 0)
+                        ev(e, seq++, "nulls", 10 + 10 * (i % 5), "view", 1000 + (int64_t) i, -1);
+                if (i == 2500)
+                        assert_int_equal(tp_engine_compact(e, NULL), TP_OK);
+        }
+        for (int m = 0; m < _TP_ATTRIB_MODEL_MAX; m++) {
+                if (m == TP_ATTRIB_TIME_DECAY)
+                        continue;
+                tp_attrib_result_free(rollup(e, 0, (tp_attrib_model) m, -1));
+                tp_attrib_result_free(rollup(e, 3600, (tp_attrib_model) m, 0));
+        }
+        tp_engine_free(e);
+}
+
+/* Allocation failures while the rollups grow, events in time order (the
+ * in-order path) and a few late ones: each failing event is refused with
+ * TP_NOMEM and changes nothing, so the rollups still equal a scan of the
+ * events that were taken. */
+static void test_rollup_oom(void **state) {
+        (void) state;
+        for (long n = 1;; n++) {
+                tp_engine *e = NULL;
+                tp_engine_opts o;
+                unsigned long before = tp_alloc_count(), after;
+                int failed = 0;
+                tp_err err;
+
+                tp_engine_opts_init(&o);
+                o.attrib_lookback = 500;
+                tp_alloc_fail_after(n);
+                if (tp_engine_new(&o, &e, &err) != TP_OK) {
+                        tp_alloc_fail_after(0);
+                        continue;
+                }
+                for (int i = 0; i < 600; i++) {
+                        char cust[16];
+                        int c = i % 20, k = i / 20;
+                        tp_event x = { .id = "x",
+                                       .customer = cust,
+                                       .touchpoint = 1 + (i * 7 + k * k) % 40,
+                                       .type = (k * 3 + c) % 5 == 0 ? "purchase" : "view",
+                                       .ts = 1000 + (int64_t) k * 100 - (i % 23 == 0 ? 250 : 0),
+                                       .has_value = 1,
+                                       .value = i };
+                        tp_rc rc;
+
+                        (void) snprintf(cust, sizeof cust, "c%d", c);
+                        rc = tp_engine_add_event(e, i + 1, &x, &err);
+                        if (rc != TP_OK) {
+                                assert_int_equal(rc, TP_NOMEM);
+                                failed++;
+                        }
+                }
+                after = tp_alloc_count();
+                tp_alloc_fail_after(0);
+                assert_true(failed <= 1);
+                for (int m = 0; m < _TP_ATTRIB_MODEL_MAX; m++) {
+                        if (m == TP_ATTRIB_TIME_DECAY)
+                                continue;
+                        tp_attrib_result_free(rollup(e, 0, (tp_attrib_model) m, 3));
+                        tp_attrib_result_free(rollup(e, 500, (tp_attrib_model) m, 3));
+                }
+                tp_engine_free(e);
+                if (after - before < (unsigned long) n)
+                        break; /* ran without reaching the nth allocation */
+                if (n > 100000)
+                        fail_msg("no end to the allocation-failure loop");
+        }
+}
+
+/* The look-back option: negative refused; 0 keeps the unlimited rollups only,
+ * so a 90-day query is then a scan. */
+static void test_rollup_option(void **state) {
+        tp_engine_opts o;
+        tp_engine *e = NULL;
+        tp_engine_path_query q;
+        tp_attrib_result *r = NULL;
+        tp_err err;
+
+        (void) state;
+        tp_engine_opts_init(&o);
+        assert_int_equal(o.attrib_lookback, 90 * 86400);
+        o.attrib_lookback = -1;
+        assert_int_equal(tp_engine_new(&o, &e, &err), TP_INVALID);
+        assert_string_equal(err.field, "attrib_lookback");
+        assert_null(e);
+        e = mk_engine(0);
+        ev(e, 1, "x", 10, "view", 100, -1);
+        ev(e, 2, "x", 10, "purchase", 200, 1);
+        tp_engine_path_query_init(&q);
+        q.lookback = 90 * 86400;
+        assert_int_equal(tp_engine_attribution_run(e, &q, TP_ATTRIB_FIRST, NULL, &r, &err), TP_OK);
+        assert_true(r->rows_scanned > 0);
+        tp_attrib_result_free(r);
+        q.lookback = 0;
+        assert_int_equal(tp_engine_attribution_run(e, &q, TP_ATTRIB_FIRST, NULL, &r, &err), TP_OK);
+        assert_int_equal(r->rows_scanned, 0);
+        tp_attrib_result_free(r);
+        /* Another conversion type, a cut range and time decay: scans. */
+        q.conversion = "view";
+        assert_int_equal(tp_engine_attribution_run(e, &q, TP_ATTRIB_FIRST, NULL, &r, &err), TP_OK);
+        assert_true(r->rows_scanned > 0);
+        tp_attrib_result_free(r);
+        q.conversion = NULL;
+        q.from = 150;
+        assert_int_equal(tp_engine_attribution_run(e, &q, TP_ATTRIB_FIRST, NULL, &r, &err), TP_OK);
+        assert_true(r->rows_scanned > 0);
+        tp_attrib_result_free(r);
+        q.from = INT64_MIN;
+        assert_int_equal(tp_engine_attribution_run(e, &q, TP_ATTRIB_TIME_DECAY, NULL, &r, &err), TP_OK);
+        assert_true(r->rows_scanned > 0);
+        tp_attrib_result_free(r);
+        tp_engine_free(e);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_readme_heuristics),
-                cmocka_unit_test(test_csv_markov_shapley),
-                cmocka_unit_test(test_markov_white_paper),
-                cmocka_unit_test(test_time_decay_hand),
-                cmocka_unit_test(test_position_hand),
-                cmocka_unit_test(test_last_non_direct_hand),
-                cmocka_unit_test(test_shapley_hand),
-                cmocka_unit_test(test_limits_and_errors),
-                cmocka_unit_test(test_engine_paths),
+                cmocka_unit_test(test_readme_heuristics),      cmocka_unit_test(test_csv_markov_shapley),
+                cmocka_unit_test(test_markov_white_paper),     cmocka_unit_test(test_time_decay_hand),
+                cmocka_unit_test(test_position_hand),          cmocka_unit_test(test_last_non_direct_hand),
+                cmocka_unit_test(test_shapley_hand),           cmocka_unit_test(test_limits_and_errors),
+                cmocka_unit_test(test_engine_paths),           cmocka_unit_test(test_rollup_late_touch),
+                cmocka_unit_test(test_rollup_late_purchase),   cmocka_unit_test(test_rollup_late_lookback),
+                cmocka_unit_test(test_rollup_last_non_direct), cmocka_unit_test(test_rollup_equal_times),
+                cmocka_unit_test(test_rollup_long_paths),      cmocka_unit_test(test_rollup_oom),
+                cmocka_unit_test(test_rollup_option),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,6 +39,7 @@
 #include "common/timeutil.h"
 #include "engine/engine.h"
 #include "engine/engine_int.h" /* the writer mutex, for the bounded catch-up test */
+#include "engine/engine_mta.h" /* the attribution rollups, compared after a rebuild */
 #include "service/journey.h"
 #include "store/store.h"
 
@@ -53,6 +54,7 @@ static const int SCORE_HI[_TP_METRIC_MAX] = { 10, 5, 7, 2, 7, 5 };
 /* ---- helpers ------------------------------------------------------------- */
 
 static uint32_t scan_threads; /* for the engines mk_engine() makes */
+static int64_t attrib_lb = -1; /* their attrib_lookback, -1: the default */
 
 static tp_engine *mk_engine(int32_t tz, uint32_t delta_min) {
         tp_engine_opts o;
@@ -63,6 +65,8 @@ static tp_engine *mk_engine(int32_t tz, uint32_t delta_min) {
         o.tz_offset = tz;
         o.delta_min = delta_min;
         o.scan_threads = scan_threads;
+        if (attrib_lb >= 0)
+                o.attrib_lookback = attrib_lb;
         if (tp_engine_new(&o, &e, &err) != TP_OK)
                 fail_msg("tp_engine_new: %s", err.msg);
         return e;
@@ -1384,6 +1388,254 @@ static void test_rollup_equals_scan_random(void **state) {
         }
 }
 
+/* ---- multi-touch attribution: rollups, scans and a reference ------------- */
+
+static tp_attrib_result *
+        attrib(tp_engine *e, const tp_engine_path_query *q, tp_attrib_model m, const tp_attrib_params *p) {
+        tp_attrib_result *r = NULL;
+        tp_err err = { 0 };
+
+        if (tp_engine_attribution_run(e, q, m, p, &r, &err) != TP_OK)
+                fail_msg("attribution, model %d: %s", (int) m, err.msg);
+        return r;
+}
+
+static void same_bits(double a, double b, const char *what, size_t i) {
+        if (memcmp(&a, &b, sizeof(a)) != 0)
+                fail_msg("%s [%zu]: %a (%.17g) and %a (%.17g) differ", what, i, a, a, b, b);
+}
+
+/* Rollup and scan: the same numbers, bit for bit. */
+static void same_attrib(const tp_attrib_result *a, const tp_attrib_result *b) {
+        assert_int_equal(a->model, b->model);
+        assert_int_equal(a->n, b->n);
+        for (size_t i = 0; i < a->n; i++) {
+                assert_int_equal(a->touchpoints[i], b->touchpoints[i]);
+                same_bits(a->conversions[i], b->conversions[i], "conversions", i);
+                same_bits(a->value[i], b->value[i], "value", i);
+        }
+        same_bits(a->total_conversions, b->total_conversions, "total conversions", 0);
+        same_bits(a->total_value, b->total_value, "total value", 0);
+        same_bits(a->unattributed_conversions, b->unattributed_conversions, "unattributed", 0);
+        same_bits(a->unattributed_value, b->unattributed_value, "unattributed value", 0);
+        same_bits(a->total_nulls, b->total_nulls, "nulls", 0);
+}
+
+static int tp_index(const tp_attrib_result *r, int64_t id) {
+        for (size_t i = 0; i < r->n; i++)
+                if (r->touchpoints[i] == id)
+                        return (int) i;
+        fail_msg("touchpoint %lld not in the result", (long long) id);
+        return -1;
+}
+
+static void near_rel(double got, double want, const char *what, size_t i) {
+        if (!(fabs(got - want) <= 1e-9 * fmax(1.0, fabs(want))))
+                fail_msg("%s [%zu]: got %.17g, want %.17g", what, i, got, want);
+}
+
+/* The paths built here from the reference rows, independently of the engine
+ * (ct: the conversion's type index), through tp_attrib_paths(); the engine's
+ * answer got must agree within 1e-9, relative. */
+static void ref_attrib_check(
+        const refdata *d,
+        const tp_engine_path_query *q,
+        int ct,
+        tp_attrib_model model,
+        const tp_attrib_params *p,
+        const tp_attrib_result *got) {
+        size_t n = 0, np = 0, nt = 0;
+        rev *v = ref_sorted(d, &n);
+        tp_attrib_path *paths = malloc((n + 1) * sizeof(*paths));
+        int *touch = malloc((n + 1) * sizeof(*touch));
+        double *age = malloc((n + 1) * sizeof(*age));
+        tp_attrib_result want;
+        tp_err err = { 0 };
+
+        assert_true(paths && touch && age);
+        for (size_t i = 0; i < n;) {
+                size_t j = i, seg = i, o;
+
+                while (j < n && v[j].cust == v[i].cust)
+                        j++;
+                for (size_t k = i; k < j; k++) {
+                        if (v[k].type != ct)
+                                continue;
+                        if (v[k].ts >= q->from && v[k].ts < q->to) {
+                                o = nt;
+                                for (size_t x = seg; x < k; x++) {
+                                        if (q->lookback > 0 && v[k].ts - v[x].ts > q->lookback)
+                                                continue;
+                                        touch[nt] = tp_index(got, v[x].tp);
+                                        age[nt++] = (double) (v[k].ts - v[x].ts);
+                                }
+                                paths[np++] = (tp_attrib_path){ touch + o,
+                                                                nt - o,
+                                                                age + o,
+                                                                1.0,
+                                                                v[k].has_value ? (double) v[k].value : 0.0,
+                                                                0.0 };
+                        }
+                        seg = k + 1;
+                }
+                if (seg < j && v[j - 1].ts >= q->from && v[j - 1].ts < q->to) {
+                        o = nt;
+                        for (size_t x = seg; x < j; x++) {
+                                touch[nt] = tp_index(got, v[x].tp);
+                                age[nt++] = (double) (v[j - 1].ts - v[x].ts);
+                        }
+                        paths[np++] = (tp_attrib_path){ touch + o, nt - o, age + o, 0.0, 0.0, 1.0 };
+                }
+                i = j;
+        }
+        if (tp_attrib_paths(paths, np, (int) got->n, model, p, &want, &err) != TP_OK)
+                fail_msg("reference: %s", err.msg);
+        for (size_t i = 0; i < got->n; i++) {
+                near_rel(got->conversions[i], want.conversions[i], "conversions vs reference", i);
+                near_rel(got->value[i], want.value[i], "value vs reference", i);
+        }
+        /* Counts and integer sums: exact. */
+        assert_true(got->total_conversions == want.total_conversions);
+        assert_true(got->total_value == want.total_value);
+        assert_true(got->unattributed_conversions == want.unattributed_conversions);
+        assert_true(got->unattributed_value == want.unattributed_value);
+        assert_true(got->total_nulls == want.total_nulls);
+        tp_attrib_result_done(&want);
+        free(paths);
+        free(touch);
+        free(age);
+        free(v);
+}
+
+/* Every model (last non-direct with three direct touchpoints and none),
+ * unlimited and with the engine's look-back lb: the rollup's answer (no row
+ * scanned) is the scan's bit for bit and the reference's.  Then nq random
+ * questions the rollups do not all answer (ranges, look-backs, conversion
+ * types): AUTO equals SCAN, and the reference, whichever answered. */
+static void check_attribution(tp_engine *e, const refdata *d, int64_t lb, int nq) {
+        const int64_t lbs[2] = { 0, lb };
+        int64_t emin = INT64_MAX, emax = INT64_MIN;
+
+        for (size_t i = 0; i < d->nev; i++)
+                if (d->ev[i].cust >= 0) {
+                        emin = d->ev[i].ts < emin ? d->ev[i].ts : emin;
+                        emax = d->ev[i].ts > emax ? d->ev[i].ts : emax;
+                }
+        for (int l = 0; l < 2; l++)
+                for (int m = 0; m < _TP_ATTRIB_MODEL_MAX; m++)
+                        for (int dir = -1; dir < (m == TP_ATTRIB_LAST_NON_DIRECT ? 3 : 0); dir++) {
+                                tp_engine_path_query q;
+                                tp_attrib_params p;
+                                tp_attrib_result *a, *b;
+
+                                tp_attrib_params_init(&p);
+                                p.half_life = 86400;
+                                p.direct = dir < 0 ? -1 : dir == 2 ? d->ntp - 1 : dir;
+                                tp_engine_path_query_init(&q);
+                                q.lookback = lbs[l];
+                                a = attrib(e, &q, (tp_attrib_model) m, &p);
+                                q.strategy = TP_ENGINE_SCAN;
+                                b = attrib(e, &q, (tp_attrib_model) m, &p);
+                                assert_int_equal(a->rows_scanned == 0, m != TP_ATTRIB_TIME_DECAY);
+                                assert_true(b->rows_scanned > 0);
+                                same_attrib(a, b);
+                                ref_attrib_check(d, &q, 0, (tp_attrib_model) m, &p, a);
+                                tp_attrib_result_free(a);
+                                tp_attrib_result_free(b);
+                        }
+        for (int qi = 0; qi < nq; qi++) {
+                tp_engine_path_query q;
+                tp_attrib_params p;
+                tp_attrib_model m = (tp_attrib_model) rndn(_TP_ATTRIB_MODEL_MAX);
+                tp_attrib_result *a, *b;
+                int ct = rndn(4) == 0 ? 1 : 0, whole;
+
+                tp_attrib_params_init(&p);
+                p.half_life = 3600.0 * (1 + rndn(48));
+                p.direct = (int) rndn((uint32_t) d->ntp + 1) - 1;
+                tp_engine_path_query_init(&q);
+                if (rndn(2)) {
+                        q.from = rnd_bound(d, 0, 1);
+                        q.to = rnd_bound(d, 0, 0);
+                }
+                q.lookback = rndn(3) == 0 ? 0 : rndn(2) ? lb : 1800 * (int64_t) (1 + rndn(200));
+                q.conversion = ct ? TYPES[ct] : rndn(2) ? "purchase" : NULL;
+                whole = q.from <= emin && q.to > emax;
+                a = attrib(e, &q, m, &p);
+                q.strategy = TP_ENGINE_SCAN;
+                b = attrib(e, &q, m, &p);
+                assert_int_equal(
+                        a->rows_scanned == 0,
+                        whole && !ct && (q.lookback == 0 || q.lookback == lb) && m != TP_ATTRIB_TIME_DECAY);
+                same_attrib(a, b);
+                ref_attrib_check(d, &q, ct, m, &p, a);
+                tp_attrib_result_free(a);
+                tp_attrib_result_free(b);
+        }
+}
+
+/* The attribution rollups as views, to compare them before and after a rebuild. */
+static void mta_views(tp_engine *e, eng_mview v[3]) {
+        assert_non_null(e->mta);
+        assert_int_equal(eng_mview_of(&e->mta->conv[0], e->ntp, &v[0]), TP_OK);
+        assert_int_equal(eng_mview_of(&e->mta->conv[1], e->ntp, &v[1]), TP_OK);
+        assert_int_equal(eng_mview_of(&e->mta->null, e->ntp, &v[2]), TP_OK);
+}
+
+static void same_views(const eng_mview *a, const eng_mview *b, uint32_t ntp) {
+        assert_int_equal(a->paths, b->paths);
+        assert_int_equal(a->empty, b->empty);
+        assert_int_equal(a->value, b->value);
+        assert_int_equal(a->empty_value, b->empty_value);
+        assert_memory_equal(a->first, b->first, (size_t) ntp * 2 * sizeof(*a->first));
+        assert_memory_equal(a->mstart, b->mstart, (size_t) ntp * sizeof(*a->mstart));
+        assert_memory_equal(a->mend, b->mend, (size_t) ntp * sizeof(*a->mend));
+        assert_int_equal(a->ncells, b->ncells);
+        if (a->ncells)
+                assert_memory_equal(a->cells, b->cells, a->ncells * sizeof(*a->cells));
+}
+
+/* Multi-touch attribution from the rollups equals the scans (bit for bit)
+ * and an independent reference (1e-9), with events arriving in random time
+ * order (most are late for their customer), automatic compactions during
+ * ingest, late events into a compacted engine, and a rebuild of the rollups
+ * (which must give the same sums).  Two look-backs kept at ingest: 2 days
+ * (a multiple of the 1800 s the generator rounds to, so windows meet events
+ * exactly) and 1 hour. */
+static void test_attribution_rollup_random(void **state) {
+        static const int64_t lbs[2] = { 2 * 86400, 3600 };
+
+        (void) state;
+        for (int k = 0; k < 2; k++) {
+                refdata d;
+                eng_mview before[3], after[3];
+                tp_engine *e;
+
+                attrib_lb = lbs[k];
+                e = mk_engine(TP_ENGINE_TZ_DEFAULT, 97);
+                attrib_lb = -1;
+                gen_data(&d, 1234 + (uint64_t) k, 120, 9, 3000, 0);
+                feed_all(e, &d);
+                rng = 55 + (uint64_t) k;
+                check_attribution(e, &d, lbs[k], 60);
+                assert_int_equal(tp_engine_compact(e, NULL), TP_OK);
+                feed_more(e, &d, 120, 400); /* late into compacted customers */
+                check_attribution(e, &d, lbs[k], 20);
+                mta_views(e, before);
+                assert_int_equal(eng_rollups_rebuild(e), TP_OK);
+                mta_views(e, after);
+                for (int i = 0; i < 3; i++) {
+                        same_views(&before[i], &after[i], e->ntp);
+                        eng_mview_done(&before[i]);
+                        eng_mview_done(&after[i]);
+                }
+                feed_more(e, &d, 120, 300); /* the rebuilt rollups go on from there */
+                check_attribution(e, &d, lbs[k], 20);
+                tp_engine_free(e);
+                ref_done(&d);
+        }
+}
+
 /* Thirty years of daily buckets x 100 touchpoints x channels is a key space
  * too large for the dense group index: the hash table path, checked the same. */
 static void test_sparse_groups(void **state) {
@@ -1551,14 +1803,16 @@ static void test_memory_breakdown(void **state) {
         feed_all(e, &d);
         tp_engine_memory(e, &m);
         sum = m.customer_dict + m.customer_state + m.small_dicts + m.event_columns + m.event_values +
-                m.event_delta + m.transitions + m.attribution + m.response_columns + m.score_rollup;
+                m.event_delta + m.transitions + m.attribution + m.attribution_paths + m.response_columns +
+                m.score_rollup;
         assert_int_equal(sum, m.total);
         assert_true(m.event_columns > 0 && m.response_columns > 0 && m.score_rollup > 0);
+        assert_true(m.attribution_paths > 0);
         assert_int_equal(m.events + m.anonymous, d.nev);
         assert_int_equal(m.responses, d.nrs);
         assert_int_equal(m.touchpoints, 20);
         near(m.per_event,
-             (double) (m.customer_dict + m.customer_state + m.event_columns + m.event_values + m.event_delta + m.transitions + m.attribution) /
+             (double) (m.customer_dict + m.customer_state + m.event_columns + m.event_values + m.event_delta + m.transitions + m.attribution + m.attribution_paths) /
                      (double) m.events,
              1e-9,
              "per event");
@@ -1591,6 +1845,7 @@ static void test_oom(void **state) {
                 tp_engine_opts_init(&o);
                 o.delta_min = 40;
                 o.scan_threads = 2;
+                o.attrib_lookback = 2 * 86400;
                 tp_alloc_fail_after(n);
                 if (tp_engine_new(&o, &e, &err) != TP_OK) {
                         tp_alloc_fail_after(0);
@@ -1631,6 +1886,7 @@ static void test_oom(void **state) {
                 assert_true(failed <= 1); /* one allocation failed, so at most one row */
                 rng = 99;
                 check_random_queries(e, &ok, TP_ENGINE_TZ_DEFAULT, 8);
+                check_attribution(e, &ok, 2 * 86400, 0);
                 tp_engine_free(e);
                 ref_done(&ok);
                 if (after - before < (unsigned long) n)
@@ -2560,6 +2816,7 @@ static void print_mem(const tp_engine_mem *m) {
         MEMROW(event_delta, m->events);
         MEMROW(transitions, m->events);
         MEMROW(attribution, m->events);
+        MEMROW(attribution_paths, m->events);
         MEMROW(response_columns, m->responses);
         MEMROW(score_rollup, m->responses);
 #undef MEMROW
@@ -2686,6 +2943,7 @@ int main(void) {
                 cmocka_unit_test(test_out_of_order),
                 cmocka_unit_test(test_equal_times),
                 cmocka_unit_test(test_rollup_equals_scan_random),
+                cmocka_unit_test(test_attribution_rollup_random),
                 cmocka_unit_test(test_sparse_groups),
                 cmocka_unit_test(test_dictionary_limits),
                 cmocka_unit_test(test_extreme_times),
@@ -2696,7 +2954,7 @@ int main(void) {
                 cmocka_unit_test(test_json),
                 cmocka_unit_test(test_sentiment_and_themes),
                 cmocka_unit_test(test_segments),
-        cmocka_unit_test(test_attributes),
+                cmocka_unit_test(test_attributes),
                 cmocka_unit_test(test_load_from_store),
                 cmocka_unit_test(test_catch_up_bounded),
                 cmocka_unit_test(test_load_refused_row),
