@@ -1,5 +1,6 @@
 // app.js -- the dashboard shell: sign-in, language, global filters in the URL,
-// and the hash router (#/page/arg?from=...&to=...&channel=...&stage=...).
+// and the hash router (#/page/arg?from=...&to=...&channel=...&stage=...
+// &segment=...&attr=city:HCM).
 // Only "/" serves index.html, so every view lives in the hash.
 
 import { t, h, clear, getLang, setLang } from './util.js';
@@ -7,12 +8,14 @@ import * as api from './api.js';
 import { disposeCharts } from './charts.js';
 import { PAGES } from './pages.js';
 
-export const FILTER_KEYS = ['from', 'to', 'channel', 'stage', 'segment'];
+export const FILTER_KEYS = ['from', 'to', 'channel', 'stage', 'segment', 'attr'];
 const CHANNELS = ['web', 'mobile_app', 'email', 'phone', 'store', 'social', 'chat', 'sms', 'kiosk', 'pos', 'marketplace', 'ads', 'other'];
 
 const $ = (id) => document.getElementById(id);
 let signedIn = false;
 let segmentsAvailable = false;
+// The customer attributes that can filter answers: [[name, [value, ...]], ...].
+let attributes = [];
 let renderSeq = 0;
 
 // ---- the URL ------------------------------------------------------------------
@@ -66,15 +69,31 @@ function translateStatic() {
 }
 
 let journeys = null;
-function fillSelect(sel, options, value) {
+// options: [value, label] pairs, or [group label, [[value, label], ...]] for an
+// <optgroup>.  otherLabel labels a value from a shared URL that is not listed.
+function fillSelect(sel, options, value, otherLabel) {
   clear(sel);
   sel.appendChild(h('option', { value: '' }, t('all')));
-  for (const [v, label] of options) sel.appendChild(h('option', { value: v }, label));
+  for (const [v, label] of options) {
+    if (Array.isArray(label)) sel.appendChild(h('optgroup', { label: v }, label.map(([ov, ol]) => h('option', { value: ov }, ol))));
+    else sel.appendChild(h('option', { value: v }, label));
+  }
   sel.value = value || '';
   if (sel.value !== (value || '')) { // a value from a shared URL that is not in the list
-    sel.appendChild(h('option', { value }, value));
+    sel.appendChild(h('option', { value }, otherLabel ? otherLabel(value) : value));
     sel.value = value;
   }
+}
+
+// attr=NAME:V1,V2;NAME2:V3 (values of one attribute ORed, attributes ANDed;
+// "none": customers without a value) as text: "city = HCM | HN · plan = gold".
+export function attrText(v) {
+  return String(v || '').split(';').filter(Boolean).map((f) => {
+    const i = f.indexOf(':');
+    if (i < 0) return f;
+    const vals = f.slice(i + 1).split(',').filter(Boolean).map((x) => (x === 'none' ? t('attr_none') : x));
+    return `${f.slice(0, i)} = ${vals.join(' | ')}`;
+  }).join(' · ');
 }
 function fillFilterOptions() {
   const { params } = parseHash();
@@ -88,13 +107,15 @@ function fillFilterOptions() {
   let segs = [];
   try { segs = JSON.parse(segSel.dataset.list || '[]'); } catch (e) { segs = []; }
   fillSelect(segSel, segs, params.get('segment'));
+  // One choice "attribute = value"; the URL keeps the general attr= syntax.
+  fillSelect($('f-attr'), attributes.map(([name, values]) => [name, values.map((v) => [`${name}:${v}`, `${name}: ${v}`])]), params.get('attr'), attrText);
   $('f-from').value = params.get('from') || '';
   $('f-to').value = params.get('to') || '';
 }
 
 async function loadFilterSources() {
-  // Both requests at once: the first page waits for them.
-  const [jr, sr] = await Promise.allSettled([api.cached('/v1/journeys'), api.get('/v1/segments')]);
+  // All requests at once: the first page waits for them.
+  const [jr, sr, ar] = await Promise.allSettled([api.cached('/v1/journeys'), api.get('/v1/segments'), api.get('/v1/attributes')]);
   journeys = (jr.status === 'fulfilled' && jr.value && jr.value.journeys) || [];
   try {
     if (sr.status === 'rejected') throw sr.reason;
@@ -106,6 +127,19 @@ async function loadFilterSources() {
     segmentsAvailable = false; // 404: the server has no segments; hide the filter
   }
   $('f-segment-wrap').hidden = !segmentsAvailable;
+  // Attributes that can be a filter (breakdown: true); none, or a server
+  // without GET /v1/attributes (404): the filter is hidden.  A value the attr=
+  // syntax cannot carry (',' or ';' in it, or the word "none", which means
+  // "no value") is left out.
+  attributes = [];
+  if (ar.status === 'fulfilled' && ar.value) {
+    for (const a of ar.value.attributes || []) {
+      if (!a || !a.breakdown || typeof a.name !== 'string') continue;
+      const values = (a.values || []).map((x) => String(x.value)).filter((v) => v !== '' && v !== 'none' && !/[,;]/.test(v));
+      if (values.length) attributes.push([a.name, values]);
+    }
+  }
+  $('f-attr-wrap').hidden = !attributes.length;
   fillFilterOptions();
 }
 

@@ -1,13 +1,14 @@
 // pages.js -- the dashboard's pages.  Each page gets {view, arg, params,
 // filters, journeys} and fills `view` with chart cards (charts.js).  Every
-// request carries the global filters (from, to, channel, stage, segment); where
-// a report is per touchpoint the stage filter is also applied here, and for
-// scores it becomes the list of the stage's touchpoints.
+// request carries the global filters (from, to, channel, stage, segment, attr);
+// where a report is per touchpoint the stage filter is also applied here, and
+// for scores it becomes the list of the stage's touchpoints.  Where the server
+// does not honour channel / segment / attr, the page says so (ignoredNote).
 
 import { t, h, getLang, fmtNum, fmtInt, fmtSigned, fmtPct, fmtMoney, fmtDateTime, fmtBucket, escapeHtml, downloadCsv } from './util.js';
 import * as api from './api.js';
 import { chartCard, scoreColor, PALETTE } from './charts.js';
-import { hrefFor, setParams } from './app.js';
+import { hrefFor, setParams, attrText } from './app.js';
 
 // ---- shared helpers -------------------------------------------------------------
 
@@ -48,11 +49,42 @@ function inStage(ctx, key) {
   const tps = stageTouchpoints(ctx.journeys, ctx.filters.stage);
   return !tps || tps.includes(key);
 }
-function pageHead(ctx, title, help) {
+// The filters of customers.  The server (src/service/report.c,
+// tp_report_parse) honours them on scores, themes, transitions, last-touch
+// attribution and the journey questions (funnel, standing, paths, explorer,
+// next, accuracy), but not on weakest, expectations, drivers, the other
+// attribution models nor GET /v1/responses, which answer for everyone.
+const CUSTOMER_FILTERS = ['channel', 'segment', 'attr'];
+// The attribution models that honour them (the others: ignoredNote).
+const FILTERED_MODELS = ['last'];
+// A visible note naming the set filters that a page (or part of it) does not
+// apply; null when none of them is set.
+function ignoredNote(ctx, key, params) {
+  const set = CUSTOMER_FILTERS.filter((k) => ctx.filters[k]);
+  if (!set.length) return null;
+  return h('p', { class: 'warn filter-ignored', role: 'note', 'data-ignored': set.join(',') },
+    t(key, { ...(params || {}), f: set.map((k) => `${t(k)} (${filterValue(ctx, k, ctx.filters[k])})`).join(', ') }));
+}
+function filterValue(ctx, k, v) {
+  if (k === 'stage') return stageName(ctx.journeys, v);
+  if (k === 'channel') return v.split(',').map((c) => t('ch_' + c)).join(', ');
+  if (k === 'attr') return attrText(v);
+  return v;
+}
+// Title, help, the filters in force and, when given, the note of an
+// ignoredNote key for what the page's requests do not filter ('ignored_page':
+// none of them, so they are not listed as in force either).
+function pageHead(ctx, title, help, ignored, ignoredParams) {
   ctx.view.appendChild(h('h1', null, title));
   if (help) ctx.view.appendChild(h('p', { class: 'help' }, help));
-  const f = Object.entries(ctx.filters).map(([k, v]) => `${t(k)}: ${k === 'stage' ? stageName(ctx.journeys, v) : k === 'channel' ? t('ch_' + v) : v}`);
+  const f = Object.entries(ctx.filters)
+    .filter(([k]) => ignored !== 'ignored_page' || !CUSTOMER_FILTERS.includes(k))
+    .map(([k, v]) => `${t(k)}: ${filterValue(ctx, k, v)}`);
   ctx.view.appendChild(h('p', { class: 'filter-note muted' }, t('filter_note', { f: f.length ? f.join(' · ') : t('none') })));
+  if (ignored) {
+    const note = ignoredNote(ctx, ignored, ignoredParams);
+    if (note) ctx.view.appendChild(note);
+  }
 }
 function intervalPicker(ctx) {
   const cur = ctx.params.get('interval') || 'week';
@@ -233,7 +265,7 @@ async function journeyMap(ctx) {
     api.get('/v1/reports/scores', scoresParams(ctx, { group: 'touchpoint', metric })),
     api.get('/v1/reports/expectations', rq(ctx.filters)).catch(() => null),
   ]);
-  pageHead(ctx, t('map_title'), t('map_help'));
+  pageHead(ctx, t('map_title'), t('map_help'), 'ignored_expectations');
   const msel = h('select', { id: 'map-metric' }, ['nps', 'csat'].map((m) => h('option', { value: m, selected: m === metric }, t(m))));
   msel.addEventListener('change', () => setParams({ metric: msel.value }));
   ctx.view.appendChild(h('div', { class: 'inline-field' }, h('label', { for: 'map-metric' }, t('metric')), msel));
@@ -415,6 +447,8 @@ async function touchpoint(ctx) {
 async function comments(ctx, key) {
   const sec = h('section', { class: 'card', 'data-chart': 'comments', 'aria-labelledby': 'comments-title' });
   sec.appendChild(h('h2', { id: 'comments-title' }, t('comments')));
+  const ignored = ignoredNote(ctx, 'ignored_comments'); // GET /v1/responses
+  if (ignored) sec.appendChild(ignored);
   const p = ctx.params;
   const field = (id, label, input) => h('div', { class: 'f' }, h('label', { for: id }, label), input);
   const cMetric = h('select', { id: 'c-metric', name: 'c_metric' }, h('option', { value: '' }, t('all')), ['nps', 'csat', 'ces', 'goal', 'ease', 'emotion'].map((m) => h('option', { value: m, selected: p.get('c_metric') === m }, t(m))));
@@ -441,7 +475,7 @@ async function comments(ctx, key) {
 
   const all = [];
   const query = {
-    touchpoint: key, has_comment: 1, limit: 20, from: ctx.filters.from, to: ctx.filters.to, channel: ctx.filters.channel, segment: ctx.filters.segment,
+    touchpoint: key, has_comment: 1, limit: 20, from: ctx.filters.from, to: ctx.filters.to, channel: ctx.filters.channel, segment: ctx.filters.segment, attr: ctx.filters.attr,
     metric: p.get('c_metric'), sentiment: p.get('c_sentiment'), min_score: p.get('c_min'), max_score: p.get('c_max'), theme: p.get('c_theme'),
   };
   const cols = [
@@ -514,7 +548,7 @@ function scoreClass(x) {
 async function weakest(ctx) {
   const metric = ctx.params.get('metric') === 'csat' ? 'csat' : 'nps';
   const [cat, w] = await Promise.all([catalogue(), api.get('/v1/reports/weakest', rq(ctx.filters, { metric, limit: 100 }))]);
-  pageHead(ctx, t('weakest_title'), t('weakest_help'));
+  pageHead(ctx, t('weakest_title'), t('weakest_help'), 'ignored_page');
   const msel = h('select', { id: 'w-metric' }, ['nps', 'csat'].map((m) => h('option', { value: m, selected: m === metric }, t(m))));
   msel.addEventListener('change', () => setParams({ metric: msel.value }));
   ctx.view.appendChild(h('div', { class: 'inline-field' }, h('label', { for: 'w-metric' }, t('metric')), msel));
@@ -592,7 +626,7 @@ async function matrix(ctx) {
   const tps = ctx.filters.stage ? stageTouchpoints(ctx.journeys, ctx.filters.stage) : null;
   if (tps) extra.touchpoint = tps.join(',');
   const [cat, d] = await Promise.all([catalogue(), api.get('/v1/reports/drivers', rq(ctx.filters, extra))]);
-  pageHead(ctx, t('matrix_title'), t('matrix_help', { outcome: outcome === 'purchase' ? t('purchase') : t(outcome), metric: t(metric) }));
+  pageHead(ctx, t('matrix_title'), t('matrix_help', { outcome: outcome === 'purchase' ? t('purchase') : t(outcome), metric: t(metric) }), 'ignored_page');
   const msel = h('select', { id: 'm-metric' }, ['csat', 'nps', 'ces'].map((m) => h('option', { value: m, selected: m === metric }, t(m))));
   msel.addEventListener('change', () => setParams({ metric: msel.value }));
   const osel = h('select', { id: 'm-outcome' }, ['nps', 'csat', 'purchase'].map((m) => h('option', { value: m, selected: m === outcome }, m === 'purchase' ? t('purchase') : t(m))));
@@ -739,7 +773,8 @@ const MODELS = ['first', 'last', 'last_non_direct', 'linear', 'time_decay', 'pos
 async function attribution(ctx) {
   const cat = await catalogue();
   const results = await Promise.all(MODELS.map((m) => api.get('/v1/attribution', rq(ctx.filters, { model: m })).catch((e) => ({ error: e }))));
-  pageHead(ctx, t('attribution_title'), t('attribution_help'));
+  const unfiltered = MODELS.filter((m) => !FILTERED_MODELS.includes(m));
+  pageHead(ctx, t('attribution_title'), t('attribution_help'), unfiltered.length ? 'ignored_models' : null, { m: unfiltered.map((m) => t('m_' + m)).join(', ') });
   const byTp = new Map();
   const warn = [];
   results.forEach((r, i) => {
