@@ -2,7 +2,8 @@
 // key kept), every page's charts without console errors or CSP violations, a
 // screenshot per page, language switch, filters in the URL, table toggle and
 // CSV download (BOM, neutralised cells), comments shown as text (no XSS),
-// sign-out, security headers on /.
+// the customer-attribute filter (URL, requests, figures, the "does not apply"
+// note), sign-out, security headers on /.
 import fs from 'node:fs';
 import path from 'node:path';
 import { env, fail, check, launch, watch, cspOf, api, until, done } from './lib.mjs';
@@ -256,6 +257,99 @@ try {
     if (new URLSearchParams(p3.url().split('?')[1] || '').get('segment') !== 'khách mới') throw new Error(`URL ${p3.url()}`);
     if (!asked.some((x) => new URL(x).searchParams.get('segment') === 'khách mới')) throw new Error('reports not asked with the segment');
     await p3.close();
+  });
+
+  // ---- customer-attribute filter -------------------------------------------------------------
+  // browser.sh gave c0000001-30 a city, a plan and an e-mail address (too long:
+  // breakdown false).  The figures expected come from the API, asked directly.
+  const SUM_N = (row) => ['nps', 'csat', 'ces', 'goal', 'ease', 'emotion'].reduce((s, k) => s + ((row && row[k] && row[k].n) || 0), 0);
+  const hashParams = (u) => new URLSearchParams((u.split('#')[1] || '').split('?')[1] || '');
+  let p4 = null;
+  let log4 = null;
+  let attrValue = '';
+  const asked4 = [];
+  await check('attribute filter lists the attributes that can filter (GET /v1/attributes)', async () => {
+    const r = await api('GET', '/v1/attributes');
+    if (r.status !== 200) throw new Error(`GET /v1/attributes ${r.status}`);
+    const usable = (r.body.attributes || []).filter((a) => a.breakdown);
+    const city = usable.find((a) => a.name === 'city');
+    const hcm = city && city.values.find((v) => v.value === 'Hồ Chí Minh');
+    if (!hcm) throw new Error(`set-up: no city "Hồ Chí Minh" in ${JSON.stringify(r.body)}`);
+    if (!(r.body.attributes || []).some((a) => a.name === 'email' && !a.breakdown)) throw new Error('set-up: no email attribute with breakdown false');
+    attrValue = `city:${hcm.value}`;
+    p4 = await context.newPage();
+    log4 = await watch(p4);
+    p4.on('request', (q) => { if (/\/v1\/(reports\/|attribution)/.test(q.url())) asked4.push(q.url()); });
+    await p4.goto(`${env.base}/#/overview`);
+    await waitReady(p4, 'overview');
+    if (!(await p4.isVisible('#f-attr'))) throw new Error('attribute filter hidden');
+    const opts = await p4.$$eval('#f-attr option', (o) => o.filter((x) => x.value).map((x) => `${x.value}=${x.textContent}`));
+    const want = usable.flatMap((a) => a.values.map((v) => `${a.name}:${v.value}=${a.name}: ${v.value}`));
+    if (opts.join('|') !== want.join('|')) throw new Error(`options ${opts.join('|')} vs ${want.join('|')}`);
+  });
+  await check('choosing "city: Hồ Chí Minh" puts attr= in the URL (encoded) and in every report request', async () => {
+    asked4.length = 0;
+    await p4.selectOption('#f-attr', attrValue);
+    await p4.click('#filters button[type=submit]');
+    await until(async () => p4.url().includes('attr='), 5000);
+    await waitReady(p4, 'overview');
+    const url = p4.url();
+    if (hashParams(url).get('attr') !== attrValue) throw new Error(`URL ${url}`);
+    if (!/attr=city%3AH/.test(url) || / |ồ/.test(url)) throw new Error(`attr not percent-encoded in ${url}`);
+    for (const rep of ['scores', 'transitions', 'standing']) {
+      const mine = asked4.filter((u) => u.includes(`/v1/reports/${rep}`));
+      if (!mine.length || !mine.every((u) => new URL(u).searchParams.get('attr') === attrValue)) throw new Error(`${rep} asked without attr: ${mine.join(' ')}`);
+    }
+  });
+  await check('the overview figures follow the attribute filter (as the API answers)', async () => {
+    const [f, all] = await Promise.all([api('GET', `/v1/reports/scores?${new URLSearchParams({ attr: attrValue })}`), api('GET', '/v1/reports/scores')]);
+    if (f.status !== 200 || all.status !== 200) throw new Error(`scores ${f.status} / ${all.status}`);
+    const want = SUM_N((f.body.rows || [])[0]);
+    const total = SUM_N((all.body.rows || [])[0]);
+    if (!(want > 0 && want < total)) throw new Error(`the filter should narrow the answers: ${want} of ${total}`);
+    const shown = Number((await p4.textContent('[data-tile="responses"] .tile-value')).replace(/\D/g, ''));
+    if (shown !== want) throw new Error(`responses tile ${shown}, API ${want} (unfiltered ${total})`);
+    const note = await p4.textContent('#view .filter-note');
+    if (!note.includes('city = Hồ Chí Minh')) throw new Error(`filter note: ${note}`);
+    if (await p4.$('#view .filter-ignored')) throw new Error('"does not apply" note on the overview, whose reports all take attr');
+  });
+  await check('the attribute filter is kept across pages and a reload', async () => {
+    const href = await p4.getAttribute('#nav a[data-route="flows"]', 'href');
+    if (hashParams(href).get('attr') !== attrValue) throw new Error(`nav link: ${href}`);
+    asked4.length = 0;
+    await p4.click('#nav a[data-route="flows"]');
+    await waitReady(p4, 'flows');
+    if (hashParams(p4.url()).get('attr') !== attrValue) throw new Error(`lost on navigation: ${p4.url()}`);
+    const mine = asked4.filter((u) => /\/v1\/reports\/(explorer|funnel|next)/.test(u));
+    if (mine.length < 3 || !mine.every((u) => new URL(u).searchParams.get('attr') === attrValue)) throw new Error(`flows asked without attr: ${mine.join(' ')}`);
+    if (await p4.$('#view .filter-ignored')) throw new Error('"does not apply" note on flows, whose reports all take attr');
+    await p4.reload();
+    await waitReady(p4, 'flows');
+    if ((await p4.inputValue('#f-attr')) !== attrValue) throw new Error(`select after reload: ${await p4.inputValue('#f-attr')}`);
+  });
+  await check('weakest says the attribute filter does not apply to it', async () => {
+    await p4.click('#nav a[data-route="weakest"]');
+    await waitReady(p4, 'weakest');
+    const note = await p4.$('#view .filter-ignored');
+    if (!note || !(await note.isVisible())) throw new Error('no visible note');
+    const text = await note.textContent();
+    if (!text.includes('Thuộc tính khách hàng') || (await note.getAttribute('data-ignored')) !== 'attr') throw new Error(`note: ${text}`);
+    await p4.screenshot({ path: path.join(env.shots, 'weakest-attr.png'), fullPage: true });
+  });
+  await check('no console errors or CSP violations with the attribute filter', async () => {
+    if (log4.errors.length) throw new Error(log4.errors.slice(0, 5).join(' | '));
+    const v = await cspOf(p4, log4);
+    if (v.length) throw new Error(v.slice(0, 5).join(' | '));
+  });
+  if (p4) await p4.close();
+  await check('attribute filter hidden when no attribute can filter (stubbed list)', async () => {
+    const p5 = await context.newPage();
+    await p5.route('**/v1/attributes', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ attributes: [{ name: 'email', customers: 3, breakdown: false, values: [] }], unindexed_values: 0 }) }));
+    await p5.goto(`${env.base}/#/overview`);
+    await waitReady(p5, 'overview');
+    const hidden = await p5.$eval('#f-attr-wrap', (e) => e.hidden);
+    await p5.close();
+    if (!hidden) throw new Error('shown although no attribute has breakdown: true');
   });
 
   // ---- keyboard ----------------------------------------------------------------------------

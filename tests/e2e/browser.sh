@@ -64,13 +64,23 @@ INGEST=$("$TP" key create --db "sqlite:$DB" --scope ingest --name shop --origin 
 
 case $WEBOUT in /*) WEBABS=$WEBOUT ;; *) WEBABS=$ROOT/$WEBOUT ;; esac
 start_server --web "$WEBABS" || finish
-# Segments for a few customers (a CRM would send these), so the segment filter is real.
-for c in c0000001 c0000002 c0000003; do
-        curl -s -o /dev/null --max-time 15 -X PUT -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
-                -d '{"segment":"vip"}' "$BASE/v1/customers/$c"
+# Segments and attributes for a few customers (a CRM would send these), so the
+# segment and attribute filters are real: c0000001-3 "vip", c0000004 "khách
+# mới"; c0000001-30 a city (odd: "Hồ Chí Minh", even: "Hà Nội"), a plan (gold
+# up to 10, else silver) and an e-mail address, too long to be a filter
+# (GET /v1/attributes lists it with breakdown: false).
+i=1
+while [ $i -le 30 ]; do
+        c=$(printf 'c%07d' "$i")
+        case $i in 1 | 2 | 3) seg='"vip"' ;; 4) seg='"khách mới"' ;; *) seg=null ;; esac
+        if [ $((i % 2)) -eq 1 ]; then city="Hồ Chí Minh"; else city="Hà Nội"; fi
+        if [ "$i" -le 10 ]; then plan=gold; else plan=silver; fi
+        st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 15 -X PUT -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+                -d "{\"segment\":$seg,\"attributes\":{\"city\":\"$city\",\"plan\":\"$plan\",\"email\":\"customer$i.with.a.long.address@example-shop.vn\"}}" \
+                "$BASE/v1/customers/$c")
+        [ "$st" = 200 ] || { bad "customer $c" "PUT /v1/customers answered $st"; break; }
+        i=$((i + 1))
 done
-curl -s -o /dev/null --max-time 15 -X PUT -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
-        -d '{"segment":"khách mới"}' "$BASE/v1/customers/c0000004"
 
 # ---- the browser checks -----------------------------------------------------------------
 for js in tests/browser/*.mjs; do
