@@ -270,7 +270,7 @@ tp_rc tp_engine_segments(tp_engine *e, tp_engine_value **ret, size_t *ret_n, tp_
 
 typedef struct tp_engine_attribute {
         char name[32];
-        uint64_t customers;     /* with a value */
+        uint64_t customers;     /* with a value (coded or not: see overflow) */
         int overflow;           /* cannot break down answers (see above) */
         tp_engine_value *values; /* in the order first seen */
         size_t nvalues;

@@ -120,11 +120,15 @@ static int name_ok(const char *s) {
         return 1;
 }
 
+/* An attribute value that could not be coded: the customer has one, but no
+ * filter or breakdown can name it. */
+#define UNCODED 255
+
 static tp_rc dim_init(eng_cdim *d, const char *name) {
         uint8_t code;
 
         (void) snprintf(d->name, sizeof(d->name), "%s", name);
-        d->vals.max = 256;
+        d->vals.max = *name ? UNCODED : 256; /* attributes keep code 255 for UNCODED */
         /* Code 0 is "no value": the empty string, never looked up as a value. */
         return eng_sdict_intern(&d->vals, "", "value", &code, NULL);
 }
@@ -141,7 +145,7 @@ static tp_rc dim_put(eng_cdim *d, uint32_t c, const char *value) {
                         return rc;
                 if (rc != TP_OK) {
                         d->overflow = 1;
-                        code = 0;
+                        code = UNCODED;
                 }
         }
         if (c >= d->cap) {
@@ -239,8 +243,9 @@ out:
         return rc;
 }
 
-/* The values of dimension d with their customers; *ret is the caller's. */
-static tp_rc dim_list(const eng_cdim *d, tp_engine_value **ret, size_t *ret_n) {
+/* The values of dimension d with their customers; *ret is the caller's.
+ * *ret_uncoded: customers whose value could not be coded. */
+static tp_rc dim_list(const eng_cdim *d, tp_engine_value **ret, size_t *ret_n, uint64_t *ret_uncoded) {
         size_t n = d->vals.n > 1 ? d->vals.n - 1 : 0;
         tp_engine_value *v = tp_calloc(n ? n : 1, sizeof(*v));
 
@@ -248,9 +253,13 @@ static tp_rc dim_list(const eng_cdim *d, tp_engine_value **ret, size_t *ret_n) {
                 return TP_NOMEM;
         for (size_t i = 0; i < n; i++)
                 memcpy(v[i].name, d->vals.names[i + 1], sizeof(v[i].name));
-        for (uint32_t c = 0; c < d->n; c++)
-                if (d->code[c])
+        *ret_uncoded = 0;
+        for (uint32_t c = 0; c < d->n; c++) {
+                if (d->code[c] == UNCODED && *d->name)
+                        (*ret_uncoded)++;
+                else if (d->code[c])
                         v[d->code[c] - 1].customers++;
+        }
         *ret = v;
         *ret_n = n;
         return TP_OK;
@@ -258,10 +267,11 @@ static tp_rc dim_list(const eng_cdim *d, tp_engine_value **ret, size_t *ret_n) {
 
 tp_rc tp_engine_segments(tp_engine *e, tp_engine_value **ret, size_t *ret_n, tp_err *err) {
         tp_rc rc = TP_OK;
+        uint64_t uncoded;
 
         pthread_rwlock_rdlock(&e->rw);
         if (e->ndims)
-                rc = dim_list(&e->dims[0], ret, ret_n);
+                rc = dim_list(&e->dims[0], ret, ret_n, &uncoded);
         else if ((*ret = tp_calloc(1, sizeof(**ret))))
                 *ret_n = 0;
         else
@@ -292,7 +302,7 @@ tp_rc tp_engine_attributes(tp_engine *e, tp_engine_attribute **ret, size_t *ret_
 
                 memcpy(v[i].name, d->name, sizeof(v[i].name));
                 v[i].overflow = d->overflow;
-                if (dim_list(d, &v[i].values, &v[i].nvalues) != TP_OK) {
+                if (dim_list(d, &v[i].values, &v[i].nvalues, &v[i].customers) != TP_OK) {
                         pthread_rwlock_unlock(&e->rw);
                         tp_engine_attributes_free(v, n);
                         return tp_err_set(err, TP_NOMEM, "out of memory");

@@ -91,7 +91,8 @@ typedef struct eng_sdict {
 
 /* A customer dimension: one small dictionary code per customer (code 0 =
  * none: no value, or a customer past n).  Values are text of 1..31 bytes, at
- * most 255 of them; one that cannot be coded (too long, or one too many) sets
+ * most 255 segments or 254 values of an attribute; an attribute value that
+ * cannot be coded (too long, or one too many) takes code 255 and sets
  * overflow, and the dimension is then refused as a breakdown or filter rather
  * than answering with a silently wrong split. */
 #define ENG_DIM_MAX 17 /* the segment and 16 attributes */

@@ -336,7 +336,8 @@ tp_rc tp_report_parse(tp_report_kind kind, tp_param_fn get, void *arg, tp_catalo
                 return parse_scores(get, arg, cat, a, err);
         /* Path questions look at the events of the channels, segments and
          * attribute values asked (engine.h, tp_engine_filter). */
-        if (kind == TP_REPORT_TRANSITIONS || kind == TP_REPORT_ATTRIBUTION || kind >= TP_REPORT_FUNNEL) {
+        if (kind == TP_REPORT_TRANSITIONS || kind == TP_REPORT_ATTRIBUTION || kind == TP_REPORT_WEAKEST ||
+            kind == TP_REPORT_EXPECTATIONS || kind >= TP_REPORT_FUNNEL) {
                 if (kind != TP_REPORT_DRIVERS && kind != TP_REPORT_THEMES &&
                     (rc = parse_filters(get, arg, a, err)) != TP_OK)
                         return rc;

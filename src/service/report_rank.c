@@ -78,12 +78,24 @@ static int get_stat(const tp_engine_score_row *r, tp_metric m, stat *ret) {
         return 1;
 }
 
+/* The channel, segment and attribute filters of the question. */
+static void filtered(tp_engine_scores_query *q, const tp_report_args *a) {
+        q->channels = a->scores.channels;
+        q->nchannels = a->scores.nchannels;
+        q->segments = a->scores.segments;
+        q->nsegments = a->scores.nsegments;
+        q->attrs = a->scores.attrs;
+        q->nattrs = a->scores.nattrs;
+}
+
 /* Scores by touchpoint (or overall) for one metric over [from, to). */
-static tp_rc run_scores(tp_engine *e, tp_metric m, int64_t from, int64_t to, tp_engine_group g,
+static tp_rc run_scores(tp_engine *e, const tp_report_args *a, int64_t from, int64_t to, tp_engine_group g,
                         tp_engine_scores **ret, tp_err *err) {
         tp_engine_scores_query q;
+        tp_metric m = a->metric;
 
         tp_engine_scores_query_init(&q);
+        filtered(&q, a);
         q.from = from;
         q.to = to;
         q.metrics = TP_ENGINE_METRIC(m);
@@ -127,11 +139,11 @@ tp_rc tp_report_weakest(tp_engine *e, tp_catalog *cat, const tp_report_args *a, 
         json_t *arr = NULL, *j = NULL;
         tp_rc rc;
 
-        if ((rc = run_scores(e, a->metric, a->scores.from, a->scores.to, TP_ENGINE_GROUP_NONE, &all, err)) != TP_OK ||
-            (rc = run_scores(e, a->metric, a->scores.from, a->scores.to, TP_ENGINE_GROUP_TOUCHPOINT, &by, err)) != TP_OK ||
-            (rc = run_scores(e, a->metric, end - TREND_WINDOW, end, TP_ENGINE_GROUP_TOUCHPOINT, &recent, err)) !=
+        if ((rc = run_scores(e, a, a->scores.from, a->scores.to, TP_ENGINE_GROUP_NONE, &all, err)) != TP_OK ||
+            (rc = run_scores(e, a, a->scores.from, a->scores.to, TP_ENGINE_GROUP_TOUCHPOINT, &by, err)) != TP_OK ||
+            (rc = run_scores(e, a, end - TREND_WINDOW, end, TP_ENGINE_GROUP_TOUCHPOINT, &recent, err)) !=
                     TP_OK ||
-            (rc = run_scores(e, a->metric, end - 2 * TREND_WINDOW, end - TREND_WINDOW, TP_ENGINE_GROUP_TOUCHPOINT, &prev,
+            (rc = run_scores(e, a, end - 2 * TREND_WINDOW, end - TREND_WINDOW, TP_ENGINE_GROUP_TOUCHPOINT, &prev,
                              err)) != TP_OK)
                 goto out;
         if (all->nrows)
@@ -239,6 +251,7 @@ tp_rc tp_report_expectations(tp_engine *e, tp_catalog *cat, const tp_report_args
         q.to = a->scores.to;
         q.metrics = TP_ENGINE_METRIC(TP_METRIC_NPS) | TP_ENGINE_METRIC(TP_METRIC_CSAT) | TP_ENGINE_METRIC(TP_METRIC_CES);
         q.group = TP_ENGINE_GROUP_TOUCHPOINT;
+        filtered(&q, a);
         if ((rc = tp_engine_scores_run(e, &q, &r, err)) != TP_OK)
                 return rc;
         arr = json_array();

@@ -53,7 +53,8 @@ check "attr without values" 400 '.error.field == "attr"' -H "$AH" "/v1/reports/s
 check "group attr without a name" 400 '.error.field == "group"' -H "$AH" "/v1/reports/scores?group=attr:"
 check "a long value makes an attribute no breakdown" 200 - -X PUT -H "$AH" -H 'Content-Type: application/json' \
         -d '{"attributes":{"email":"someone.with.a.long.name@example.com"}}' /v1/customers/k8
-check "listed as no breakdown" 200 '[.attributes[] | select(.name == "email") | .breakdown] == [false]' -H "$AH" /v1/attributes
+check "listed as no breakdown" 200 '[.attributes[] | select(.name == "email") | [.breakdown, .customers]] == [[false, 1]]' \
+        -H "$AH" /v1/attributes
 check "refused as a breakdown, named" 422 '.error.field == "group" and (.error.message | test("email"))' \
         -H "$AH" "/v1/reports/scores?group=attr:email"
 check "attributes need admin" 403 - -H "$IH" /v1/attributes
@@ -74,6 +75,9 @@ check "transitions in the app" 200 '.total == 1' -H "$AH" "/v1/reports/transitio
 check "last touch of vip customers" 200 '[.touchpoints[] | .conversions] == [1]' -H "$AH" "/v1/attribution?model=last&segment=vip"
 check "no conversion among regular customers" 200 '.touchpoints == []' -H "$AH" "/v1/attribution?model=last&segment=regular"
 check "funnel of HCM customers" 200 '.customers == 1' -H "$AH" "/v1/reports/funnel?attr=city:HCM"
+check "weakest, every answer" 200 '.overall.n == 5' -H "$AH" "/v1/reports/weakest"
+check "weakest among vip customers" 200 '.overall.n == 2 and [.touchpoints[] | .n] == [2]' -H "$AH" "/v1/reports/weakest?segment=vip"
+check "weakest in HN" 200 '.overall.n == 1' -H "$AH" "/v1/reports/weakest?attr=city:HN"
 check "paths filtered by an unknown attribute" 422 '.error.field == "attr"' -H "$AH" "/v1/reports/paths?attr=ctiy:HCM"
 for bad in '{"segment":5}|segment' '{"segment":""}|segment' '{"segment":"12345678901234567890123456789012"}|segment' \
         '{"attributes":[1]}|attributes' '[1]|'; do

@@ -521,6 +521,9 @@ static void test_attributes(void **state) {
         assert_false(at[0].overflow);
         assert_string_equal(at[4].name, "email");
         assert_true(at[4].overflow);
+        assert_int_equal(at[4].customers, 1); /* k5 has one, though it cannot be named */
+        assert_int_equal(at[4].nvalues, 0);
+        assert_int_equal(at[5].customers, 301); /* zip: k5 and 300 more; 254 coded values, 47 not */
         assert_true(at[5].overflow); /* zip */
         assert_string_equal(at[15].name, "a09");
         tp_engine_attributes_free(at, nat);
