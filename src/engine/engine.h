@@ -874,6 +874,8 @@ typedef struct tp_engine_drivers_query {
         int64_t outcome_touchpoint;  /* OUTCOME_TOUCHPOINT: its store id (never a predictor) */
         uint32_t min_n;              /* predictors need this many customers with the outcome;
                                       *   0: the engine's min_n (30 by default) */
+        tp_engine_filter filter;     /* only answers given in these channels by these customers
+                                      *   (the purchase outcome counts purchases in any channel) */
 } tp_engine_drivers_query;
 
 /* Open range, CSAT predictors, outcome the customer's mean NPS, min_n 0. */

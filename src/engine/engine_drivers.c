@@ -436,11 +436,14 @@ static tp_rc collect(tp_engine *e, const tp_engine_drivers_query *q, dctx *x, ui
         unsigned ob = eng_slot_base[q->outcome_metric], oe = eng_slot_base[q->outcome_metric + 1];
         int yres = q->outcome != TP_DRIVERS_OUTCOME_PURCHASE;
         eng_item *buf = NULL;
+        eng_filter f;
         size_t bufcap = 0;
         tp_rc rc = TP_OK;
 
         x->ncust = e->ncust;
         x->ntp = e->ntp;
+        if ((rc = eng_filter_init(e, &q->filter, &f, err)) != TP_OK)
+                return rc;
         if (q->outcome == TP_DRIVERS_OUTCOME_TOUCHPOINT) {
                 uint32_t t = eng_tp_find(e, q->outcome_touchpoint);
 
@@ -499,6 +502,8 @@ static tp_rc collect(tp_engine *e, const tp_engine_drivers_query *q, dctx *x, ui
                         unsigned s = b->slot[i];
 
                         if (c == ENG_NONE || (int64_t) b->ts[i] < q->from || (int64_t) b->ts[i] >= q->to)
+                                continue;
+                        if ((f.cust && !eng_cfilter_pass(&f.cf, c)) || (f.chan && !f.chf[b->ch[i]]))
                                 continue;
                         if (s >= pb && s < pe && tpf[b->tp[i]]) {
                                 if (x->ntrips == x->captrips) {

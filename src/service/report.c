@@ -334,15 +334,12 @@ tp_rc tp_report_parse(tp_report_kind kind, tp_param_fn get, void *arg, tp_catalo
         a->scores.to = a->path.to = to;
         if (kind == TP_REPORT_SCORES || kind == TP_REPORT_THEMES)
                 return parse_scores(get, arg, cat, a, err);
-        /* Path questions look at the events of the channels, segments and
-         * attribute values asked (engine.h, tp_engine_filter). */
-        if (kind == TP_REPORT_TRANSITIONS || kind == TP_REPORT_ATTRIBUTION || kind == TP_REPORT_WEAKEST ||
-            kind == TP_REPORT_EXPECTATIONS || kind >= TP_REPORT_FUNNEL) {
-                if (kind != TP_REPORT_DRIVERS && kind != TP_REPORT_THEMES &&
-                    (rc = parse_filters(get, arg, a, err)) != TP_OK)
-                        return rc;
-                a->path.filter = a->filter;
-        }
+        /* Every other question takes the same filters: path questions look at
+         * the events of the channels, segments and attribute values asked
+         * (engine.h, tp_engine_filter), the others at those answers. */
+        if ((rc = parse_filters(get, arg, a, err)) != TP_OK)
+                return rc;
+        a->path.filter = a->filter;
         if (kind == TP_REPORT_ATTRIBUTION)
                 return parse_attribution(get, arg, cat, a, err);
         if (kind == TP_REPORT_WEAKEST)

@@ -81,9 +81,10 @@ typedef struct tp_report_args {
  *                 "none" for customers without one), attr (customer attributes: "city:HCM,HN;plan:gold",
                  values of one attribute ORed, attributes ANDed, "none" = no value); group also
                  segment, or attr:NAME (by a customer attribute)
- *   transitions, attribution, funnel, standing, paths, explorer, next, next_accuracy:
- *                 channel, segment, attr as scores: only the events in those channels of the
- *                 customers in those segments with those attributes
+ *   every other: channel, segment, attr as scores: for transitions, attribution and the
+ *                 journey questions only the events in those channels of the customers in
+ *                 those segments with those attributes; for weakest, expectations and
+ *                 drivers only those answers
  *   themes:       the filters of scores, and bucket for the trend
  *   attribution:  model first|last|last_non_direct|linear|time_decay|position|markov|shapley
  *                 (default last), conversion (an event type, default purchase), lookback_days 0..3650,

@@ -296,6 +296,7 @@ tp_rc tp_report_parse_drivers(tp_param_fn get, void *arg, tp_catalog *cat, tp_re
         tp_engine_drivers_query_init(q);
         q->from = a->scores.from;
         q->to = a->scores.to;
+        q->filter = a->filter;
         if (m && tp_metric_parse(m, &q->metric) != TP_OK)
                 return tp_err_setc(err, TP_INVALID, "invalid_value", "metric", "unknown metric '%.32s'", m);
         if (o && strcmp(o, "purchase") == 0) {
