@@ -51,10 +51,15 @@ int tp_cli_serve(int argc, char **argv) {
                              "         [--per-ip-limit N] [--timeout SECONDS] [--max-reports N]\n"
                              "         [--web DIR] [--session-hours N] [--public-url URL]\n"
                              "         [--text-model-vi FILE] [--text-model-en FILE] [--text-themes FILE]\n"
+                             "         [--snapshot FILE | --no-snapshot]\n"
                              "Prints 'listening on http://HOST:PORT' once it accepts requests; SIGTERM stops it\n"
                              "after the requests in flight are answered.\n"
                              "--web: the built dashboard (default: the 'web' directory next to the binary);\n"
-                             "--public-url: the address customers reach, used in survey links.");
+                             "--public-url: the address customers reach, used in survey links;\n"
+                             "--snapshot: the analytics engine's snapshot file, read at start (then only the rows\n"
+                             "  after it come from the store) and written after a full load and at shutdown\n"
+                             "  (default: FILE.snapshot for sqlite:FILE; none for PostgreSQL);\n"
+                             "--no-snapshot: always load from the store, write no snapshot.");
                         return 0;
                 }
                 if ((val = tp_cli_opt(argc, argv, &i, "--db"))) {
@@ -90,6 +95,10 @@ int tp_cli_serve(int argc, char **argv) {
                         cfg.text_model_en = val;
                 } else if ((val = tp_cli_opt(argc, argv, &i, "--text-themes"))) {
                         cfg.text_themes = val;
+                } else if ((val = tp_cli_opt(argc, argv, &i, "--snapshot")) && *val) {
+                        cfg.snapshot = val;
+                } else if (strcmp(a, "--no-snapshot") == 0) {
+                        cfg.no_snapshot = 1;
                 } else if ((val = tp_cli_opt(argc, argv, &i, "--test-link-clock")) && !parse_size(val, &v)) {
                         cfg.link_clock_offset = (long) v;
                 } else if ((val = tp_cli_opt(argc, argv, &i, "--test-report-delay-us")) && !parse_size(val, &v)) {
@@ -100,6 +109,10 @@ int tp_cli_serve(int argc, char **argv) {
                         fprintf(stderr, "touchpoint serve: bad or unknown option '%s' (see --help)\n", a);
                         return 2;
                 }
+        }
+        if (cfg.snapshot && cfg.no_snapshot) {
+                fputs("touchpoint serve: --snapshot and --no-snapshot exclude each other\n", stderr);
+                return 2;
         }
         if (!cfg.web_dir)
                 cfg.web_dir = default_web_dir(webbuf, sizeof(webbuf));

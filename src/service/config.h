@@ -39,6 +39,9 @@ typedef struct tp_config {
         const char *text_model_en;
         const char *text_themes;
         long link_clock_offset;      /* test hook: seconds added to "now" when checking link expiry */
+        const char *snapshot;        /* the engine's snapshot file; NULL: the store's default
+                                      * (FILE.snapshot for sqlite:FILE, none for PostgreSQL) */
+        int no_snapshot;             /* neither read nor write a snapshot */
 } tp_config;
 
 void tp_config_init(tp_config *cfg);
