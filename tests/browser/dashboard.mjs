@@ -327,14 +327,36 @@ try {
     await waitReady(p4, 'flows');
     if ((await p4.inputValue('#f-attr')) !== attrValue) throw new Error(`select after reload: ${await p4.inputValue('#f-attr')}`);
   });
-  await check('weakest says the attribute filter does not apply to it', async () => {
-    await p4.click('#nav a[data-route="weakest"]');
-    await waitReady(p4, 'weakest');
+  await check('weakest and the priority matrix take the attribute filter (no note)', async () => {
+    for (const [route, rep] of [['weakest', 'weakest'], ['matrix', 'drivers']]) {
+      asked4.length = 0;
+      const answer = p4.waitForResponse((r) => r.url().includes(`/v1/reports/${rep}`));
+      await p4.click(`#nav a[data-route="${route}"]`);
+      const res = await answer;
+      await waitReady(p4, route);
+      const mine = asked4.filter((u) => u.includes(`/v1/reports/${rep}`));
+      if (!mine.length || !mine.every((u) => new URL(u).searchParams.get('attr') === attrValue)) throw new Error(`${rep} asked without attr: ${mine.join(' ')}`);
+      if (await p4.$('#view .filter-ignored')) throw new Error(`"does not apply" note on ${route}`);
+      if (res.status() === 422) {
+        // Half of the 30 customers are too few for key drivers (min_n 30):
+        // the server says so, the browser logs the 422, the page explains it.
+        const body = await res.json();
+        if (rep !== 'drivers' || body.error.field !== 'min_n') throw new Error(`${rep}: 422 ${JSON.stringify(body)}`);
+        const i = log4.errors.findIndex((e) => e.includes('422'));
+        if (i >= 0) log4.errors.splice(i, 1);
+      } else if (res.status() !== 200) {
+        throw new Error(`${rep}: ${res.status()}`);
+      }
+    }
+    await p4.screenshot({ path: path.join(env.shots, 'weakest-attr.png'), fullPage: true });
+  });
+  await check('the comment list says the attribute filter does not apply to it', async () => {
+    await p4.goto(`${env.base}/#/touchpoint/${TP}?${new URLSearchParams({ attr: attrValue })}`);
+    await waitReady(p4, 'touchpoint');
     const note = await p4.$('#view .filter-ignored');
     if (!note || !(await note.isVisible())) throw new Error('no visible note');
     const text = await note.textContent();
     if (!text.includes('Thuộc tính khách hàng') || (await note.getAttribute('data-ignored')) !== 'attr') throw new Error(`note: ${text}`);
-    await p4.screenshot({ path: path.join(env.shots, 'weakest-attr.png'), fullPage: true });
   });
   await check('no console errors or CSP violations with the attribute filter', async () => {
     if (log4.errors.length) throw new Error(log4.errors.slice(0, 5).join(' | '));

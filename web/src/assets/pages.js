@@ -50,10 +50,8 @@ function inStage(ctx, key) {
   return !tps || tps.includes(key);
 }
 // The filters of customers.  The server (src/service/report.c,
-// tp_report_parse) honours them on scores, themes, transitions, last-touch
-// attribution and the journey questions (funnel, standing, paths, explorer,
-// next, accuracy), but not on weakest, expectations, drivers, the other
-// attribution models nor GET /v1/responses, which answer for everyone.
+// tp_report_parse) honours them on every report; GET /v1/responses (the
+// comment list) does not: it answers for everyone.
 const CUSTOMER_FILTERS = ['channel', 'segment', 'attr'];
 // The attribution models that honour them (the others: ignoredNote).
 const FILTERED_MODELS = ['last'];
@@ -265,7 +263,7 @@ async function journeyMap(ctx) {
     api.get('/v1/reports/scores', scoresParams(ctx, { group: 'touchpoint', metric })),
     api.get('/v1/reports/expectations', rq(ctx.filters)).catch(() => null),
   ]);
-  pageHead(ctx, t('map_title'), t('map_help'), 'ignored_expectations');
+  pageHead(ctx, t('map_title'), t('map_help'));
   const msel = h('select', { id: 'map-metric' }, ['nps', 'csat'].map((m) => h('option', { value: m, selected: m === metric }, t(m))));
   msel.addEventListener('change', () => setParams({ metric: msel.value }));
   ctx.view.appendChild(h('div', { class: 'inline-field' }, h('label', { for: 'map-metric' }, t('metric')), msel));
@@ -548,7 +546,7 @@ function scoreClass(x) {
 async function weakest(ctx) {
   const metric = ctx.params.get('metric') === 'csat' ? 'csat' : 'nps';
   const [cat, w] = await Promise.all([catalogue(), api.get('/v1/reports/weakest', rq(ctx.filters, { metric, limit: 100 }))]);
-  pageHead(ctx, t('weakest_title'), t('weakest_help'), 'ignored_page');
+  pageHead(ctx, t('weakest_title'), t('weakest_help'));
   const msel = h('select', { id: 'w-metric' }, ['nps', 'csat'].map((m) => h('option', { value: m, selected: m === metric }, t(m))));
   msel.addEventListener('change', () => setParams({ metric: msel.value }));
   ctx.view.appendChild(h('div', { class: 'inline-field' }, h('label', { for: 'w-metric' }, t('metric')), msel));
@@ -626,7 +624,7 @@ async function matrix(ctx) {
   const tps = ctx.filters.stage ? stageTouchpoints(ctx.journeys, ctx.filters.stage) : null;
   if (tps) extra.touchpoint = tps.join(',');
   const [cat, d] = await Promise.all([catalogue(), api.get('/v1/reports/drivers', rq(ctx.filters, extra))]);
-  pageHead(ctx, t('matrix_title'), t('matrix_help', { outcome: outcome === 'purchase' ? t('purchase') : t(outcome), metric: t(metric) }), 'ignored_page');
+  pageHead(ctx, t('matrix_title'), t('matrix_help', { outcome: outcome === 'purchase' ? t('purchase') : t(outcome), metric: t(metric) }), );
   const msel = h('select', { id: 'm-metric' }, ['csat', 'nps', 'ces'].map((m) => h('option', { value: m, selected: m === metric }, t(m))));
   msel.addEventListener('change', () => setParams({ metric: msel.value }));
   const osel = h('select', { id: 'm-outcome' }, ['nps', 'csat', 'purchase'].map((m) => h('option', { value: m, selected: m === outcome }, m === 'purchase' ? t('purchase') : t(m))));
