@@ -16,6 +16,7 @@
 #include "http/http.h"
 #include "server/server.h"
 #include "service/snapshot.h"
+#include "service/zone.h"
 
 /* The tailer keeps the customer index current with rows committed by any
  * process, so timelines stay quick to answer. */
@@ -279,12 +280,20 @@ int tp_server_run(const tp_config *cfg) {
                 uint64_t before = 0, after;
                 int warm = 0;
                 tp_engine_mem mem;
+                tp_engine_opts eo;
+                char zone[TP_ZONE_TEXT_MAX];
 
+                /* The organisation's zone (touchpoint zone) is read once: days,
+                 * weeks and months begin there until the next start. */
+                tp_engine_opts_init(&eo);
                 if (tp_store_open(cfg->db_url, TP_STORE_READONLY, &ctx.engine_store, &err) != TP_OK ||
-                    tp_engine_new(NULL, &ctx.engine, &err) != TP_OK) {
+                    tp_zone_get(ctx.engine_store, &eo.tz_offset, &err) != TP_OK ||
+                    tp_engine_new(&eo, &ctx.engine, &err) != TP_OK) {
                         tp_log_error("cannot load the analytics engine: %s", err.msg);
                         goto out;
                 }
+                tp_zone_format(eo.tz_offset, zone);
+                tp_log_info("reports use the zone UTC%s", zone);
                 snap.engine = ctx.engine;
                 if (snap.path && (warm = snapshot_load(ctx.engine, snap.path, ctx.store, &ctx.store_lock,
                                                        ctx.engine_store))) {
