@@ -16,6 +16,7 @@ int tp_cli_link(int argc, char **argv);
 int tp_cli_report(int argc, char **argv);
 int tp_cli_text(int argc, char **argv);
 int tp_cli_zone(int argc, char **argv);
+int tp_cli_snapshot(int argc, char **argv);
 
 /* Shared option helper: if argv[*i] is `name` (taking a value) return the value
  * and advance *i; "--name=value" works too.  NULL otherwise. */

@@ -3,11 +3,12 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "service/snapshot.h"
 #include "store/store.h"
 
 int tp_cli_check(int argc, char **argv) {
         const char *url = "sqlite:./touchpoint.db", *val;
-        char msg[1024];
+        char msg[1024], snap[4096];
         tp_store *s = NULL;
         tp_err err = { 0 };
         int ok = 0;
@@ -34,6 +35,12 @@ int tp_cli_check(int argc, char **argv) {
                        (long long) ev, (long long) rs);
         else
                 printf("damaged: %s\n", msg);
+        /* The engine's snapshot file (a cache of the store, see `touchpoint
+         * snapshot`): whether a server would start from it. */
+        if (ok && tp_snapshot_default_path(url, snap, sizeof(snap)) == 0) {
+                tp_snapshot_describe(s, snap, msg, sizeof(msg));
+                printf("snapshot %s\n", msg);
+        }
         tp_store_close(s);
         return ok ? 0 : 1;
 }

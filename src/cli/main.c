@@ -21,6 +21,7 @@ static void usage(FILE *f) {
               "  journey  apply --db URL FILE.json | template NAME | list --db URL\n"
               "  report   scores|transitions|attribution --db URL [--format table|csv|json] ...\n"
               "  check    --db URL                         verify the store's integrity\n"
+              "  snapshot --db URL [--out FILE]            write the analytics engine's snapshot (faster start)\n"
               "  link     create --touchpoint K --customer C  a signed single-use survey link (+ QR)\n"
               "  text     classify|train|eval|themes       sentiment and themes of comments (vi, en)\n"
               "  zone     --db URL [UTC|+07:00]            the organisation's time zone for reports\n"
@@ -55,6 +56,8 @@ int main(int argc, char **argv) {
                 return tp_cli_report(argc - 2, argv + 2);
         if (strcmp(cmd, "check") == 0)
                 return tp_cli_check(argc - 2, argv + 2);
+        if (strcmp(cmd, "snapshot") == 0)
+                return tp_cli_snapshot(argc - 2, argv + 2);
         if (strcmp(cmd, "link") == 0)
                 return tp_cli_link(argc - 2, argv + 2);
         if (strcmp(cmd, "zone") == 0)

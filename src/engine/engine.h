@@ -206,6 +206,7 @@ typedef struct tp_engine_snap_info {
         int64_t created;  /* Unix seconds */
         unsigned char store[32];
         uint64_t generation;
+        unsigned char tail[32]; /* the tail fingerprint (zeros: saved without a tail check) */
 } tp_engine_snap_info;
 
 /* Errors: TP_NOTFOUND, TP_CORRUPT, TP_IO. */

@@ -425,6 +425,7 @@ tp_rc tp_engine_snapshot_info(const char *path, tp_engine_snap_info *ret, tp_err
                                       .created = h.created,
                                       .generation = h.generation };
         memcpy(ret->store, h.store, sizeof(ret->store));
+        memcpy(ret->tail, h.tail, sizeof(ret->tail));
         return TP_OK;
 }
 

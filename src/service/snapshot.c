@@ -8,6 +8,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "service/keys.h"
 
@@ -101,6 +102,53 @@ tp_rc tp_snapshot_invalidate(tp_store *s, tp_err *err) {
                 return rc;
         g++;
         return tp_store_meta_put(s, GEN_NAME, &g, sizeof(g), err);
+}
+
+void tp_snapshot_describe(tp_store *s, const char *path, char *buf, size_t bufsz) {
+        tp_engine_snap_info info;
+        tp_engine_snap_id id;
+        unsigned char tail[32] = { 0 };
+        const char *verdict = "valid for this store";
+        char when[32] = "?";
+        struct tm tm;
+        time_t t;
+        tp_err err = { 0 };
+        tp_rc rc = tp_engine_snapshot_info(path, &info, &err);
+
+        if (rc == TP_NOTFOUND) {
+                (void) snprintf(buf, bufsz, "%s: none", path);
+                return;
+        }
+        if (rc != TP_OK) {
+                (void) snprintf(buf, bufsz, "%s: unusable: %s", path, err.msg);
+                return;
+        }
+        t = (time_t) info.created;
+        if (gmtime_r(&t, &tm))
+                (void) strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if ((rc = tp_snapshot_id(s, 0, &id, &err)) != TP_OK)
+                verdict = rc == TP_NOTFOUND ? "not for this store (it has no store id yet)" : err.msg;
+        else if (sodium_memcmp(id.store, info.store, sizeof(id.store)) != 0)
+                verdict = "not for this store (made from another one)";
+        else if (id.generation != info.generation)
+                verdict = "stale (the store's rows were rewritten since)";
+        else if (
+                tail_mark(s, info.event_seq, info.response_seq, tail, &err) != TP_OK ||
+                sodium_memcmp(tail, info.tail, sizeof(tail)) != 0)
+                verdict = "not for this store (its last rows differ: an older or replaced copy)";
+        (void) snprintf(
+                buf,
+                bufsz,
+                "%s: %llu events, %llu responses (up to event seq %lld, response seq %lld), "
+                "%.1f MiB, written %s; %s",
+                path,
+                (unsigned long long) (info.events + info.anonymous),
+                (unsigned long long) info.responses,
+                (long long) info.event_seq,
+                (long long) info.response_seq,
+                (double) info.bytes / 1048576.0,
+                when,
+                verdict);
 }
 
 int tp_snapshot_default_path(const char *url, char *buf, size_t bufsz) {

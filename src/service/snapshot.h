@@ -38,6 +38,11 @@ tp_rc tp_snapshot_id(tp_store *s, int create, tp_engine_snap_id *ret, tp_err *er
 /* Refuse every existing snapshot of s (bump its generation). */
 tp_rc tp_snapshot_invalidate(tp_store *s, tp_err *err);
 
+/* One line on the snapshot at path for store s, into buf: absent, or its
+ * rows and whether a server would load it (the identity checks of a load:
+ * store id, generation, tail; the body is not read). */
+void tp_snapshot_describe(tp_store *s, const char *path, char *buf, size_t bufsz);
+
 /* The default snapshot file of a store URL into buf: "FILE.snapshot" for an
  * SQLite file ("sqlite:FILE" or a bare path).  0 when written, -1 when the
  * store has no default (in memory, a file: URI, PostgreSQL) or it does not

@@ -200,4 +200,35 @@ stop_server "stop 10"
 "$TP" serve --db "sqlite:$DB" --snapshot x --no-snapshot >/dev/null 2>&1
 eq "--snapshot with --no-snapshot is a usage error" "$?" 2
 
+# ---- touchpoint snapshot (offline) and touchpoint check --------------------------------------
+# has NAME FILE PATTERN: FILE has a line matching PATTERN.
+has() {
+        if grep -Eq "$3" "$2"; then ok "$1"; else bad "$1" "no line matching '$3' in: $(cat "$2")"; fi
+}
+"$TP" check --db "sqlite:$DB" >"$T/check" 2>&1
+has "check: no snapshot" "$T/check" "^snapshot .*db\.snapshot: none$"
+rows 421 470 c
+"$TP" import --db "sqlite:$DB" --kind events "$T/ev.ndjson" >/dev/null 2>&1 || bad "import c" "failed"
+"$TP" snapshot --db "sqlite:$DB" >"$T/snap.out" 2>&1
+eq "touchpoint snapshot exits 0" "$?" 0
+has "offline snapshot from the store" "$T/snap.out" "470 events, 140 responses .*valid for this store"
+has "offline snapshot: a full read" "$T/snap.out" "from the store in"
+"$TP" check --db "sqlite:$DB" >"$T/check" 2>&1
+has "check: the snapshot is valid" "$T/check" "^snapshot .*db\.snapshot: 470 events.*valid for this store"
+rows 471 480 d
+"$TP" import --db "sqlite:$DB" --kind events "$T/ev.ndjson" >/dev/null 2>&1 || bad "import d" "failed"
+"$TP" snapshot --db "sqlite:$DB" >"$T/snap.out" 2>&1
+has "offline snapshot again: only the new rows" "$T/snap.out" "from the previous snapshot and the rows after it"
+has "offline snapshot again: 480 events" "$T/snap.out" "480 events, 140 responses"
+start_server || finish
+logged "serve starts from the offline snapshot" "loaded from snapshot .*db\.snapshot .*480 events, 140 responses"
+logged "nothing left to read" " 0 rows read from the store after the snapshot"
+answers offline
+stop_server "stop 11"
+oracle full2
+same_answers "answers from the offline snapshot" full2 offline
+cp "$T/db2.snapshot" "$SNAP"
+"$TP" check --db "sqlite:$DB" >"$T/check" 2>&1
+has "check: another store's snapshot" "$T/check" "^snapshot .*not for this store \(made from another one\)"
+
 finish

@@ -1046,7 +1046,7 @@ static void test_with_store(void **state) {
         tp_engine_snap_id id, id2;
         tp_engine *full, *warm;
         tp_err err = { 0 };
-        char snap[160], old[200];
+        char snap[160], old[200], line[512];
         int64_t es = 0, rs = 0;
 
         (void) state;
@@ -1067,6 +1067,9 @@ static void test_with_store(void **state) {
         assert_int_equal(tp_snapshot_default_path(f.url, snap, sizeof(snap)), 0);
         assert_non_null(strstr(snap, "s.db.snapshot"));
         save(full, snap, &id);
+        tp_snapshot_describe(f.s, snap, line, sizeof(line));
+        assert_non_null(strstr(line, "600 events, 300 responses (up to event seq 600, response seq 300)"));
+        assert_non_null(strstr(line, "valid for this store"));
 
         /* Rows after the snapshot: the warm start reads only those. */
         fx_write(&f, "c", 200);
@@ -1087,6 +1090,10 @@ static void test_with_store(void **state) {
         warm = mk(64);
         assert_int_equal(tp_engine_snapshot_load(warm, snap, &id2, &err), TP_CONFLICT);
         assert_non_null(strstr(err.msg, "another store"));
+        tp_snapshot_describe(g.s, snap, line, sizeof(line));
+        assert_non_null(strstr(line, "made from another one"));
+        tp_snapshot_describe(g.s, old, line, sizeof(line));
+        assert_non_null(strstr(line, "unusable"));
         still_empty_and_usable(warm);
         tp_engine_free(warm);
         tp_store_close(g.s);
@@ -1117,6 +1124,8 @@ static void test_with_store(void **state) {
         warm = mk(64);
         assert_int_equal(tp_engine_snapshot_load(warm, snap, &id2, &err), TP_CONFLICT);
         assert_non_null(strstr(err.msg, "differ"));
+        tp_snapshot_describe(f.s, snap, line, sizeof(line));
+        assert_non_null(strstr(line, "its last rows differ"));
         still_empty_and_usable(warm);
         tp_engine_free(warm);
         tp_store_close(f.s);
