@@ -342,8 +342,8 @@ static void test_segments(void **state) {
         tp_engine_free(e);
 }
 
-static tp_engine_scores *scores_attr(tp_engine *e, const char *group_attr, const tp_engine_attr_filter *f,
-                                     size_t nf) {
+/* All answers, grouped by group_attr (NULL: not grouped), filtered by f. */
+static tp_engine_scores_query attr_query(const char *group_attr, const tp_engine_attr_filter *f, size_t nf) {
         tp_engine_scores_query q;
 
         tp_engine_scores_query_init(&q);
@@ -353,23 +353,22 @@ static tp_engine_scores *scores_attr(tp_engine *e, const char *group_attr, const
         }
         q.attrs = f;
         q.nattrs = nf;
+        return q;
+}
+
+static tp_engine_scores *scores_attr(tp_engine *e, const char *group_attr, const tp_engine_attr_filter *f,
+                                     size_t nf) {
+        tp_engine_scores_query q = attr_query(group_attr, f, nf);
+
         return scores(e, &q);
 }
 
 static tp_rc scores_attr_rc(tp_engine *e, const char *group_attr, const tp_engine_attr_filter *f, size_t nf,
                             tp_err *err) {
-        tp_engine_scores_query q;
+        tp_engine_scores_query q = attr_query(group_attr, f, nf);
         tp_engine_scores *r = NULL;
-        tp_rc rc;
+        tp_rc rc = tp_engine_scores_run(e, &q, &r, err);
 
-        tp_engine_scores_query_init(&q);
-        if (group_attr) {
-                q.group = TP_ENGINE_GROUP_ATTRIBUTE;
-                q.attribute = group_attr;
-        }
-        q.attrs = f;
-        q.nattrs = nf;
-        rc = tp_engine_scores_run(e, &q, &r, err);
         tp_engine_scores_free(r);
         return rc;
 }
