@@ -107,6 +107,17 @@ tp_rc eng_filter_init(const tp_engine *e, const tp_engine_filter *q, eng_filter 
         return TP_OK;
 }
 
+uint32_t eng_filter_events(const eng_filter *f, eng_item *buf, uint32_t n) {
+        uint32_t k = 0;
+
+        if (!f || !f->chan)
+                return n;
+        for (uint32_t i = 0; i < n; i++)
+                if (f->chf[buf[i].r.ch])
+                        buf[k++] = buf[i];
+        return k;
+}
+
 /* A name the report parameters can address: 1..31 bytes, no separator of the
  * attr= syntax ("city:HCM,HN;plan:gold") and no control character. */
 static int name_ok(const char *s) {

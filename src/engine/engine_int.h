@@ -275,6 +275,10 @@ typedef struct eng_filter {
 /* Errors as eng_cfilter_init(). */
 tp_rc eng_filter_init(const tp_engine *e, const tp_engine_filter *q, eng_filter *f, tp_err *err);
 
+/* Keep, in order, the n events of buf in the filter's channels (f may be NULL:
+ * all); returns how many are left. */
+uint32_t eng_filter_events(const eng_filter *f, eng_item *buf, uint32_t n);
+
 /* engine.c: add one row; wmu and rw (exclusive) held. */
 tp_rc eng_ev_add(tp_engine *e, int64_t seq, const tp_event *ev, tp_err *err);
 tp_rc eng_rs_add(tp_engine *e, int64_t seq, const tp_response *r, tp_err *err);

@@ -102,15 +102,7 @@ static int64_t walk_cust(walk *w, uint32_t c, const eng_rec **ret_v, size_t *ret
                         w->buf = b;
                         w->cap = cap;
                 }
-                n = eng_cust_events(e, c, w->buf);
-                if (f && f->chan) {
-                        uint32_t k = 0;
-
-                        for (uint32_t i = 0; i < n; i++)
-                                if (f->chf[w->buf[i].r.ch])
-                                        w->buf[k++] = w->buf[i];
-                        n = k;
-                }
+                n = eng_filter_events(f, w->buf, eng_cust_events(e, c, w->buf));
                 *ret_v = &w->buf[0].r;
                 *ret_stride = sizeof(eng_item);
                 return n;

@@ -759,16 +759,7 @@ static int64_t merged(pjob *j, uint32_t c) {
                 j->buf = b;
                 j->bufcap = cap;
         }
-        n = eng_cust_events(j->e, c, j->buf);
-        if (j->f && j->f->chan) {
-                uint32_t k = 0;
-
-                for (uint32_t i = 0; i < n; i++)
-                        if (j->f->chf[j->buf[i].r.ch])
-                                j->buf[k++] = j->buf[i];
-                n = k;
-        }
-        return n;
+        return eng_filter_events(j->f, j->buf, eng_cust_events(j->e, c, j->buf));
 }
 
 static int whole_range(const tp_engine *e, const tp_engine_path_query *q) {
