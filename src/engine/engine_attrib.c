@@ -19,6 +19,13 @@
  * whose set of touchpoints is a subset of S; that game is a sum of unanimity
  * games, so the exact Shapley value splits each path equally over its distinct
  * touchpoints (see shapley()).
+ *
+ * Over the engine's events (tp_engine_attribution_run()): the rollups kept at
+ * ingest answer when they can (engine_mta.h says which questions); otherwise
+ * build_paths() scans every customer's events and hands each journey to the
+ * same integer sums (or, for time decay, collects the paths themselves for
+ * tp_attrib_paths()), so a rollup and a scan divide the same integers the same
+ * way and agree to the bit.
  */
 #include <math.h>
 #include <pthread.h>
@@ -644,7 +651,8 @@ tp_rc tp_engine_attribution_run(tp_engine *e, const tp_engine_path_query *q, tp_
         }
         if ((roll = rollup_for(e, q, model))) {
                 /* A copy of the sums: the division runs after the lock. */
-                if (eng_mview_of(roll, ntp, &cv) != TP_OK || eng_mview_of(&e->mta->null, ntp, &nv) != TP_OK) {
+                if (eng_mview_of(roll, ntp, eng_mta_kinds(model, 0), &cv) != TP_OK ||
+                    eng_mview_of(&e->mta->null, ntp, eng_mta_kinds(model, 1), &nv) != TP_OK) {
                         rc = tp_err_set(err, TP_NOMEM, "out of memory");
                         goto out;
                 }
@@ -693,7 +701,8 @@ tp_rc tp_engine_attribution_run(tp_engine *e, const tp_engine_path_query *q, tp_
                 rc = tp_attrib_paths(s.p, s.n, (int) ntp, model, p, &r, err);
         } else {
                 if (!roll &&
-                    (eng_mview_of(&sconv, ntp, &cv) != TP_OK || eng_mview_of(&snull, ntp, &nv) != TP_OK)) {
+                    (eng_mview_of(&sconv, ntp, eng_mta_kinds(model, 0), &cv) != TP_OK ||
+                     eng_mview_of(&snull, ntp, eng_mta_kinds(model, 1), &nv) != TP_OK)) {
                         rc = tp_err_set(err, TP_NOMEM, "out of memory");
                         goto done;
                 }

@@ -135,19 +135,34 @@ static void cell_add(eng_msum *s, uint64_t key, int sign, int64_t a, int64_t b, 
         x->v[3] = add64(x->v[3], d);
 }
 
+static void edge_add(eng_msum *s, uint32_t a, uint32_t b, int sign) {
+        if (s->edges)
+                s->edges[(size_t) a * s->cap + b] += (uint32_t) sign;
+        else
+                cell_add(s, mkey(ENG_MK_EDGE, a, b), sign, sign, 0, 0, 0);
+}
+
 tp_rc eng_msum_grow(eng_msum *s, uint32_t ntp) {
         int64_t *first;
         uint64_t *ms, *me;
+        uint32_t *ed = NULL;
+        uint64_t nz = 0;
 
         if (ntp <= s->cap)
                 return TP_OK;
         first = tp_calloc((size_t) ntp * 2, sizeof(*first));
         ms = tp_calloc(ntp, sizeof(*ms));
         me = tp_calloc(ntp, sizeof(*me));
-        if (!first || !ms || !me) {
+        if (ntp <= ENG_MTA_DENSE)
+                ed = tp_calloc((size_t) ntp * ntp, sizeof(*ed));
+        else if (s->edges)
+                for (size_t i = 0; i < (size_t) s->cap * s->cap; i++)
+                        nz += s->edges[i] != 0;
+        if (!first || !ms || !me || (ntp <= ENG_MTA_DENSE && !ed) || eng_msum_reserve(s, nz) != TP_OK) {
                 tp_free(first);
                 tp_free(ms);
                 tp_free(me);
+                tp_free(ed);
                 return TP_NOMEM;
         }
         if (s->cap) {
@@ -155,12 +170,24 @@ tp_rc eng_msum_grow(eng_msum *s, uint32_t ntp) {
                 memcpy(ms, s->mstart, (size_t) s->cap * sizeof(*ms));
                 memcpy(me, s->mend, (size_t) s->cap * sizeof(*me));
         }
+        /* The transitions: into the larger matrix, or into cells. */
+        for (uint32_t a = 0; s->edges && a < s->cap; a++)
+                for (uint32_t b = 0; b < s->cap; b++) {
+                        uint32_t n = s->edges[(size_t) a * s->cap + b];
+
+                        if (ed)
+                                ed[(size_t) a * ntp + b] = n;
+                        else if (n)
+                                cell_add(s, mkey(ENG_MK_EDGE, a, b), 1, n, 0, 0, 0);
+                }
         tp_free(s->first);
         tp_free(s->mstart);
         tp_free(s->mend);
+        tp_free(s->edges);
         s->first = first;
         s->mstart = ms;
         s->mend = me;
+        s->edges = ed;
         s->cap = ntp;
         return TP_OK;
 }
@@ -197,6 +224,8 @@ void eng_msum_clear(eng_msum *s) {
                 memset(s->mstart, 0, (size_t) s->cap * sizeof(*s->mstart));
                 memset(s->mend, 0, (size_t) s->cap * sizeof(*s->mend));
         }
+        if (s->edges)
+                memset(s->edges, 0, (size_t) s->cap * s->cap * sizeof(*s->edges));
         if (s->ncap)
                 memset(s->cells, 0, (size_t) s->ncap * sizeof(*s->cells));
         s->ncells = 0;
@@ -207,6 +236,7 @@ void eng_msum_done(eng_msum *s) {
         tp_free(s->first);
         tp_free(s->mstart);
         tp_free(s->mend);
+        tp_free(s->edges);
         tp_free(s->cells);
         memset(s, 0, sizeof(*s));
 }
@@ -265,7 +295,7 @@ void eng_mconv(eng_msum *s, eng_mscratch *sc, const eng_item *v, uint32_t m, int
                 sc->cnt[t] = sc->mid[t] = 0;
         }
         for (uint32_t i = 1; i < m; i++)
-                cell_add(s, mkey(ENG_MK_EDGE, v[i - 1].r.tp, v[i].r.tp), sign, one, 0, 0, 0);
+                edge_add(s, v[i - 1].r.tp, v[i].r.tp, sign);
 }
 
 void eng_mnull(eng_msum *s, const eng_item *v, uint32_t m, int sign) {
@@ -277,7 +307,7 @@ void eng_mnull(eng_msum *s, const eng_item *v, uint32_t m, int sign) {
                 s->mend[v[m - 1].r.tp] += (uint64_t) one;
         }
         for (uint32_t i = 1; i < m; i++)
-                cell_add(s, mkey(ENG_MK_EDGE, v[i - 1].r.tp, v[i].r.tp), sign, one, 0, 0, 0);
+                edge_add(s, v[i - 1].r.tp, v[i].r.tp, sign);
 }
 
 tp_rc eng_mconv_reserve(eng_msum *s, eng_mscratch *sc, const eng_item *v, uint32_t m) {
@@ -317,21 +347,6 @@ static int is_purchase(const eng_rec *r) {
         return (r->tb & ENG_TB_TYPE) == ENG_TYPE_PURCHASE;
 }
 
-tp_rc eng_mta_grow(tp_engine *e, uint32_t cap) {
-        eng_mta *M = e->mta;
-
-        if (!cap)
-                return TP_OK;
-        if (!M && !(M = e->mta = tp_calloc(1, sizeof(*M))))
-                return TP_NOMEM;
-        for (int k = 0; k < nsets(e); k++)
-                if (eng_msum_grow(&M->conv[k], cap) != TP_OK)
-                        return TP_NOMEM;
-        if (eng_msum_grow(&M->null, cap) != TP_OK || eng_mscratch_grow(&M->sc, cap) != TP_OK)
-                return TP_NOMEM;
-        return TP_OK;
-}
-
 static tp_rc seg_reserve(eng_mta *M, size_t n) {
         size_t cap = M->segcap ? M->segcap : 64;
         eng_item *p;
@@ -347,6 +362,21 @@ static tp_rc seg_reserve(eng_mta *M, size_t n) {
         return TP_OK;
 }
 
+tp_rc eng_mta_grow(tp_engine *e, uint32_t cap) {
+        eng_mta *M = e->mta;
+
+        if (!cap)
+                return TP_OK;
+        if (!M && !(M = e->mta = tp_calloc(1, sizeof(*M))))
+                return TP_NOMEM;
+        for (int k = 0; k < nsets(e); k++)
+                if (eng_msum_grow(&M->conv[k], cap) != TP_OK)
+                        return TP_NOMEM;
+        if (eng_msum_grow(&M->null, cap) != TP_OK || eng_mscratch_grow(&M->sc, cap) != TP_OK ||
+            seg_reserve(M, 64) != TP_OK) /* never NULL: an empty path is M->seg + 0 */
+                return TP_NOMEM;
+        return TP_OK;
+}
 /* Customer c's events after its latest purchase, oldest first, into M->seg:
  * read backwards, merging the delta (newest first) with the end of the
  * compacted run; on equal times the delta event is the later (larger seq). */
@@ -397,7 +427,7 @@ tp_rc eng_mta_event(tp_engine *e, uint32_t c, const eng_rec *r, int64_t value) {
                 if (eng_msum_reserve(&M->null, 1) != TP_OK)
                         return TP_NOMEM;
                 if (open) {
-                        cell_add(&M->null, mkey(ENG_MK_EDGE, L->tp, r->tp), 1, 1, 0, 0, 0);
+                        edge_add(&M->null, L->tp, r->tp, 1);
                         M->null.mend[L->tp]--;
                 } else {
                         M->null.paths++;
@@ -487,6 +517,7 @@ void eng_mta_clear(tp_engine *e) {
 
 static size_t msum_bytes(const eng_msum *s) {
         return (size_t) s->cap * (2 * sizeof(*s->first) + sizeof(*s->mstart) + sizeof(*s->mend)) +
+                (s->edges ? (size_t) s->cap * s->cap * sizeof(*s->edges) : 0) +
                 (size_t) s->ncap * sizeof(*s->cells);
 }
 
@@ -532,16 +563,37 @@ void eng_mview_done(eng_mview *v) {
         memset(v, 0, sizeof(*v));
 }
 
-tp_rc eng_mview_of(const eng_msum *s, uint32_t ntp, eng_mview *ret) {
+unsigned eng_mta_kinds(tp_attrib_model model, int nulls) {
+        switch (model) {
+        case TP_ATTRIB_LAST:
+        case TP_ATTRIB_LAST_NON_DIRECT:
+                return nulls ? 0 : 1u << ENG_MK_PAIR;
+        case TP_ATTRIB_LINEAR:
+        case TP_ATTRIB_POSITION:
+                return nulls ? 0 : 1u << ENG_MK_LEN;
+        case TP_ATTRIB_SHAPLEY:
+                return nulls ? 0 : 1u << ENG_MK_DIST;
+        case TP_ATTRIB_MARKOV:
+                return 1u << ENG_MK_EDGE;
+        default:
+                return 0;
+        }
+}
+
+static int cell_wanted(const eng_mcell *c, unsigned kinds) {
+        return c->key && (kinds >> key_kind(c->key) & 1) && (c->v[0] || c->v[1] || c->v[2] || c->v[3]);
+}
+
+tp_rc eng_mview_of(const eng_msum *s, uint32_t ntp, unsigned kinds, eng_mview *ret) {
         eng_mview v = { .paths = s->paths, .empty = s->empty, .value = s->value, .empty_value = s->empty_value };
         uint32_t k = ntp < s->cap ? ntp : s->cap;
+        const uint32_t *edges = kinds >> ENG_MK_EDGE & 1 ? s->edges : NULL;
         size_t n = 0;
 
-        for (uint32_t i = 0; i < s->ncap; i++) {
-                const eng_mcell *c = &s->cells[i];
-
-                n += c->key && (c->v[0] || c->v[1] || c->v[2] || c->v[3]);
-        }
+        for (uint32_t i = 0; i < s->ncap; i++)
+                n += (size_t) cell_wanted(&s->cells[i], kinds);
+        for (size_t i = 0; edges && i < (size_t) s->cap * s->cap; i++)
+                n += edges[i] != 0;
         v.first = tp_calloc((size_t) ntp * 2 + 1, sizeof(*v.first));
         v.mstart = tp_calloc((size_t) ntp + 1, sizeof(*v.mstart));
         v.mend = tp_calloc((size_t) ntp + 1, sizeof(*v.mend));
@@ -555,12 +607,17 @@ tp_rc eng_mview_of(const eng_msum *s, uint32_t ntp, eng_mview *ret) {
                 memcpy(v.mstart, s->mstart, (size_t) k * sizeof(*v.mstart));
                 memcpy(v.mend, s->mend, (size_t) k * sizeof(*v.mend));
         }
-        for (uint32_t i = 0; i < s->ncap; i++) {
-                const eng_mcell *c = &s->cells[i];
+        for (uint32_t i = 0; i < s->ncap; i++)
+                if (cell_wanted(&s->cells[i], kinds))
+                        v.cells[v.ncells++] = s->cells[i];
+        /* Dense transitions as the cells they would be beyond ENG_MTA_DENSE. */
+        for (uint32_t a = 0; edges && a < s->cap; a++)
+                for (uint32_t b = 0; b < s->cap; b++) {
+                        uint32_t x = edges[(size_t) a * s->cap + b];
 
-                if (c->key && (c->v[0] || c->v[1] || c->v[2] || c->v[3]))
-                        v.cells[v.ncells++] = *c;
-        }
+                        if (x)
+                                v.cells[v.ncells++] = (eng_mcell){ .key = mkey(ENG_MK_EDGE, a, b), .v = { x } };
+                }
         /* By key: the sums over length classes below run in one order,
          * whatever the table's history. */
         qsort(v.cells, v.ncells, sizeof(*v.cells), cmp_cell);

@@ -36,8 +36,16 @@
  *   DIST (t, k)        paths with k distinct touchpoints, t among them: v0
  *                      paths, v1 their value;
  *   EDGE (a, b)        Markov transitions a -> b between consecutive touches
- *                      (repeats included): v0. */
+ *                      (repeats included): v0.  Only beyond ENG_MTA_DENSE
+ *                      touchpoints: up to there they are eng_msum.edges. */
 enum { ENG_MK_PAIR = 1, ENG_MK_LEN, ENG_MK_DIST, ENG_MK_EDGE };
+
+/* Markov transitions are a dense matrix up to this many touchpoints (256 KB
+ * per sum at most), cells beyond: most events of a customer are not purchases
+ * and each adds one transition, which had better be an increment in a small
+ * array than a probe into the cells.  Markov itself stops at
+ * TP_ATTRIB_MARKOV_MAX states. */
+#define ENG_MTA_DENSE 256
 
 typedef struct eng_mcell {
         uint64_t key; /* 0: an empty slot */
@@ -45,7 +53,7 @@ typedef struct eng_mcell {
 } eng_mcell;
 
 /* Integer sums over a set of paths.  For null paths only paths, mstart, mend
- * and the EDGE cells are used. */
+ * and the transitions are used. */
 typedef struct eng_msum {
         uint64_t paths; /* paths with at least one touch */
         int64_t value;  /* their conversion value */
@@ -55,6 +63,7 @@ typedef struct eng_msum {
         int64_t *first;   /* [2t]: paths whose first touch is t, [2t + 1]: their value */
         uint64_t *mstart; /* Markov: start -> t */
         uint64_t *mend;   /* Markov: paths ending at t (to conversion, or to null) */
+        uint32_t *edges;  /* Markov: a -> b at [a * cap + b] while cap <= ENG_MTA_DENSE, else NULL */
         eng_mcell *cells; /* open addressing, linear probing; ncap a power of two */
         uint32_t ncells, ncap;
         uint64_t want; /* counting mode (sign 0): keys not yet present, an upper bound */
@@ -80,7 +89,8 @@ typedef struct eng_mta eng_mta;
 
 /* ---- sums ---- */
 
-/* Room for ntp touchpoints in the per-touchpoint arrays (zeroed). */
+/* Room for ntp touchpoints in the per-touchpoint arrays (zeroed); past
+ * ENG_MTA_DENSE the transitions move into cells. */
 tp_rc eng_msum_grow(eng_msum *s, uint32_t ntp);
 tp_rc eng_mscratch_grow(eng_mscratch *sc, uint32_t ntp);
 /* Room for `more` new cells, so that the adds after it cannot fail. */
@@ -107,8 +117,9 @@ uint32_t eng_mwindow(const eng_item *v, uint32_t m, uint32_t at, int64_t lookbac
 
 /* ---- answers ---- */
 
-/* A copy of a sum for ntp touchpoints, cells sorted by key, zero cells left
- * out: taken under the lock, the division runs after it. */
+/* A copy of a sum for ntp touchpoints, with the cells of the kinds in the
+ * mask kinds (bit 1 << ENG_MK_*) sorted by key, zero cells left out: taken
+ * under the lock, the division runs after it. */
 typedef struct eng_mview {
         uint64_t paths, empty;
         int64_t value, empty_value;
@@ -118,7 +129,10 @@ typedef struct eng_mview {
         size_t ncells;
 } eng_mview;
 
-tp_rc eng_mview_of(const eng_msum *s, uint32_t ntp, eng_mview *ret);
+tp_rc eng_mview_of(const eng_msum *s, uint32_t ntp, unsigned kinds, eng_mview *ret);
+/* The kinds of cells eng_mta_result() reads for model, in the converting
+ * paths' sums (nulls: 0) or the null paths'. */
+unsigned eng_mta_kinds(tp_attrib_model model, int nulls);
 void eng_mview_done(eng_mview *v);
 
 /* Attribution of the converting paths cv (and, for Markov, the null paths

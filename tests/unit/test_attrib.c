@@ -924,6 +924,76 @@ static void test_rollup_long_paths(void **state) {
         tp_engine_free(e);
 }
 
+static void feed_events(tp_engine *e, int64_t *seq, int n, int ntp, int64_t tp0, uint32_t seed) {
+        for (int i = 0; i < n; i++) {
+                uint32_t h = (uint32_t) i * 2654435761u ^ seed;
+                int k = (int) (*seq % 1000);
+                char cust[16];
+
+                (void) snprintf(cust, sizeof cust, "m%u", h % 23);
+                ev(e,
+                   (*seq)++,
+                   cust,
+                   tp0 + (h >> 8) % (uint32_t) ntp,
+                   (h >> 20) % 5 == 0 ? "purchase" : "view",
+                   5000 + (int64_t) k * 50 - ((h >> 12) % 7 == 0 ? (int64_t) ((h >> 4) % 3000) : 0),
+                   k);
+        }
+}
+
+/* Every model from the rollups, compared with the scan (bit for bit). */
+static void rollup_all(tp_engine *e, int markov_ok) {
+        for (int m = 0; m < _TP_ATTRIB_MODEL_MAX; m++) {
+                if (m == TP_ATTRIB_TIME_DECAY)
+                        continue;
+                if (m == TP_ATTRIB_MARKOV && !markov_ok) {
+                        tp_engine_path_query q;
+                        tp_attrib_result *r = NULL;
+                        tp_err err;
+
+                        tp_engine_path_query_init(&q);
+                        for (int s = 0; s < 2; s++) {
+                                q.strategy = s ? TP_ENGINE_SCAN : TP_ENGINE_AUTO;
+                                assert_int_equal(
+                                        tp_engine_attribution_run(e, &q, TP_ATTRIB_MARKOV, NULL, &r, &err),
+                                        TP_UNPROCESSABLE);
+                                assert_string_equal(err.field, "touchpoints");
+                        }
+                        continue;
+                }
+                tp_attrib_result_free(rollup(e, 0, (tp_attrib_model) m, 1));
+                tp_attrib_result_free(rollup(e, 1000, (tp_attrib_model) m, 1));
+        }
+}
+
+/* Past 256 touchpoints the Markov transitions move from a dense matrix into
+ * cells, with the sums already there: 40 touchpoints in paths, then 300
+ * more known from responses (the engine grows to 512), then paths through
+ * them (more than Markov takes). */
+static void test_rollup_many_touchpoints(void **state) {
+        tp_engine *e = mk_engine(1000);
+        int64_t seq = 1;
+        tp_err err;
+
+        (void) state;
+        feed_events(e, &seq, 800, 40, 1, 7);
+        rollup_all(e, 1);
+        for (int i = 0; i < 300; i++) {
+                tp_response x = {
+                        .id = "r", .touchpoint = 1000 + i, .metric = TP_METRIC_NPS, .score = 5, .ts = 1000
+                };
+
+                assert_int_equal(tp_engine_add_response(e, i + 1, &x, &err), TP_OK);
+        }
+        rollup_all(e, 1);
+        feed_events(e, &seq, 800, 40, 1, 11);
+        rollup_all(e, 1);
+        assert_int_equal(tp_engine_compact(e, &err), TP_OK);
+        feed_events(e, &seq, 2000, 300, 1000, 13);
+        rollup_all(e, 0);
+        tp_engine_free(e);
+}
+
 /* Allocation failures while the rollups grow, events in time order (the
  * in-order path) and a few late ones: each failing event is refused with
  * TP_NOMEM and changes nothing, so the rollups still equal a scan of the
@@ -1026,16 +1096,27 @@ static void test_rollup_option(void **state) {
 }
 
 int main(void) {
+        /* clang-format off */
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_readme_heuristics),      cmocka_unit_test(test_csv_markov_shapley),
-                cmocka_unit_test(test_markov_white_paper),     cmocka_unit_test(test_time_decay_hand),
-                cmocka_unit_test(test_position_hand),          cmocka_unit_test(test_last_non_direct_hand),
-                cmocka_unit_test(test_shapley_hand),           cmocka_unit_test(test_limits_and_errors),
-                cmocka_unit_test(test_engine_paths),           cmocka_unit_test(test_rollup_late_touch),
-                cmocka_unit_test(test_rollup_late_purchase),   cmocka_unit_test(test_rollup_late_lookback),
-                cmocka_unit_test(test_rollup_last_non_direct), cmocka_unit_test(test_rollup_equal_times),
-                cmocka_unit_test(test_rollup_long_paths),      cmocka_unit_test(test_rollup_oom),
+                cmocka_unit_test(test_readme_heuristics),
+                cmocka_unit_test(test_csv_markov_shapley),
+                cmocka_unit_test(test_markov_white_paper),
+                cmocka_unit_test(test_time_decay_hand),
+                cmocka_unit_test(test_position_hand),
+                cmocka_unit_test(test_last_non_direct_hand),
+                cmocka_unit_test(test_shapley_hand),
+                cmocka_unit_test(test_limits_and_errors),
+                cmocka_unit_test(test_engine_paths),
+                cmocka_unit_test(test_rollup_late_touch),
+                cmocka_unit_test(test_rollup_late_purchase),
+                cmocka_unit_test(test_rollup_late_lookback),
+                cmocka_unit_test(test_rollup_last_non_direct),
+                cmocka_unit_test(test_rollup_equal_times),
+                cmocka_unit_test(test_rollup_long_paths),
+                cmocka_unit_test(test_rollup_many_touchpoints),
+                cmocka_unit_test(test_rollup_oom),
                 cmocka_unit_test(test_rollup_option),
         };
+        /* clang-format on */
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,8 @@
  *                           DIR/engine_q1.csv .. engine_q6.csv, in the SQL's
  *                           column order (tests/e2e/engine_sql.sh compares them);
  *   TP_ENGINE_BENCH=DIR     the same load on the large data set, timed, the
- *                           memory breakdown, and Q1-Q6 (median of 5 runs each);
+ *                           memory breakdown, Q1-Q6 (median of 5 runs each) and
+ *                           every attribution model, rollup against scan;
  *                           with TP_ENGINE_BENCH_STORE=URL also tp_engine_load()
  *                           from that store.
  */
@@ -1579,9 +1580,9 @@ static void check_attribution(tp_engine *e, const refdata *d, int64_t lb, int nq
 /* The attribution rollups as views, to compare them before and after a rebuild. */
 static void mta_views(tp_engine *e, eng_mview v[3]) {
         assert_non_null(e->mta);
-        assert_int_equal(eng_mview_of(&e->mta->conv[0], e->ntp, &v[0]), TP_OK);
-        assert_int_equal(eng_mview_of(&e->mta->conv[1], e->ntp, &v[1]), TP_OK);
-        assert_int_equal(eng_mview_of(&e->mta->null, e->ntp, &v[2]), TP_OK);
+        assert_int_equal(eng_mview_of(&e->mta->conv[0], e->ntp, ~0u, &v[0]), TP_OK);
+        assert_int_equal(eng_mview_of(&e->mta->conv[1], e->ntp, ~0u, &v[1]), TP_OK);
+        assert_int_equal(eng_mview_of(&e->mta->null, e->ntp, ~0u, &v[2]), TP_OK);
 }
 
 static void same_views(const eng_mview *a, const eng_mview *b, uint32_t ntp) {
@@ -2841,6 +2842,76 @@ static int count_response(void *arg, int64_t seq, const tp_response *x) {
         return 0;
 }
 
+/* Median wall time in ms of runs attribution queries; *keep (may be NULL) gets
+ * the last answer. */
+static double time_attrib(
+        tp_engine *e, tp_attrib_model m, int64_t lookback, tp_engine_strategy s, int runs, tp_attrib_result **keep) {
+        tp_engine_path_query q;
+        tp_attrib_params p;
+        double t[RUNS];
+
+        assert_true(runs >= 1 && runs <= RUNS);
+        tp_attrib_params_init(&p);
+        p.direct = 0;
+        p.half_life = 7 * 86400.0;
+        tp_engine_path_query_init(&q);
+        q.lookback = lookback;
+        q.strategy = s;
+        for (int i = 0; i < runs; i++) {
+                double t0 = now_s();
+                tp_attrib_result *r = attrib(e, &q, m, &p);
+
+                t[i] = (now_s() - t0) * 1e3;
+                if (keep && i == runs - 1)
+                        *keep = r;
+                else
+                        tp_attrib_result_free(r);
+        }
+        qsort(t, (size_t) runs, sizeof(t[0]), cmp_double);
+        return t[runs / 2];
+}
+
+/* Every attribution model, no look-back and 90 days: the rollups (AUTO, median
+ * of 5) against the scan (median of 3), and the two answers equal, bit for bit. */
+static void bench_attribution(tp_engine *e) {
+        static const char *const names[_TP_ATTRIB_MODEL_MAX] = { "first",  "last",       "last_non_direct",
+                                                                 "linear", "time_decay", "position",
+                                                                 "markov", "shapley" };
+        static const int64_t lbs[2] = { 0, 90 * 86400 };
+
+        printf("attribution (ms)    lookback 0: auto   scan    | 90 days: auto   scan\n");
+        for (int m = 0; m < _TP_ATTRIB_MODEL_MAX; m++) {
+                double t[4];
+
+                for (int l = 0; l < 2; l++) {
+                        tp_attrib_result *a = NULL, *b = NULL;
+
+                        t[2 * l] = time_attrib(e, (tp_attrib_model) m, lbs[l], TP_ENGINE_AUTO, 5, &a);
+                        t[2 * l + 1] = time_attrib(e, (tp_attrib_model) m, lbs[l], TP_ENGINE_SCAN, 3, &b);
+                        same_attrib(a, b);
+                        tp_attrib_result_free(a);
+                        tp_attrib_result_free(b);
+                }
+                printf("  %-16s %9.3f %9.1f    | %9.3f %9.1f\n", names[m], t[0], t[1], t[2], t[3]);
+        }
+        /* What a snapshot load pays for the rollups, and the same sums after it. */
+        {
+                eng_mview before[3], after[3];
+                double t0;
+
+                mta_views(e, before);
+                t0 = now_s();
+                assert_int_equal(eng_rollups_rebuild(e), TP_OK);
+                printf("eng_rollups_rebuild (every rollup): %.3f s\n", now_s() - t0);
+                mta_views(e, after);
+                for (int i = 0; i < 3; i++) {
+                        same_views(&before[i], &after[i], e->ntp);
+                        eng_mview_done(&before[i]);
+                        eng_mview_done(&after[i]);
+                }
+        }
+}
+
 static void test_bench(void **state) {
         const char *dir = getenv("TP_ENGINE_BENCH"), *url = getenv("TP_ENGINE_BENCH_STORE");
         static const char *const names[6] = { "Q1", "Q2", "Q3", "Q4", "Q5", "Q6" };
@@ -2879,6 +2950,7 @@ static void test_bench(void **state) {
                        time_query(e, (bq) k, TP_ENGINE_AUTO, 0),
                        time_query(e, (bq) k, TP_ENGINE_AUTO, 1),
                        time_query(e, (bq) k, TP_ENGINE_SCAN, 0));
+        bench_attribution(e);
         {
                 tp_engine_scores *r = q1(e, TP_ENGINE_AUTO), *x, *y;
                 tp_engine_transitions *t1 = q5(e, TP_ENGINE_AUTO), *t2 = q5(e, TP_ENGINE_SCAN);
