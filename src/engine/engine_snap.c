@@ -328,6 +328,16 @@ tp_rc tp_engine_snapshot_save(tp_engine *e, const char *path, const tp_engine_sn
                 goto out;
         crypto_generichash_final(&w.h, h.body_sum, sizeof(h.body_sum));
         h.file_size = sizeof(h) + body_size(&h);
+        if ((uint64_t) ftello(w.f) != h.file_size) {
+                rc = tp_err_set(
+                        err,
+                        TP_INTERNAL,
+                        "snapshot %s: wrote %lld bytes, the format says %llu",
+                        tmp,
+                        (long long) ftello(w.f),
+                        (unsigned long long) h.file_size);
+                goto out;
+        }
         hdr_sum(&h, h.hdr_sum);
         if (fseek(w.f, 0, SEEK_SET) != 0 || fwrite(&h, 1, sizeof(h), w.f) != sizeof(h) || fflush(w.f) != 0 ||
             fsync(fileno(w.f)) != 0) {

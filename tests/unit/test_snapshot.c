@@ -535,6 +535,37 @@ static void test_round_trip(void **state) {
         round_trip(13, 2000, 30, 9000, 300);
 }
 
+/* The rollups are rebuilt in the loading engine's zone, not the saver's:
+ * a snapshot saved at UTC+7 loads into a UTC engine that answers like one fed
+ * the rows directly at UTC. */
+static void test_other_zone(void **state) {
+        gen g = { .ncust = 80, .ntp = 8 };
+        tp_engine_opts o;
+        tp_engine *a = mk(256), *utc = NULL, *b = NULL, *both[2];
+        tp_engine_snap_id id = id_of(9);
+        tp_err err = { 0 };
+        char path[128];
+
+        (void) state;
+        tp_engine_opts_init(&o);
+        o.tz_offset = 0;
+        o.scan_threads = 1;
+        assert_int_equal(tp_engine_new(&o, &utc, &err), TP_OK);
+        assert_int_equal(tp_engine_new(&o, &b, &err), TP_OK);
+        both[0] = a;
+        both[1] = utc;
+        rng = 41;
+        add_rows(&g, both, 2, 1500);
+        path_in(path, sizeof(path), "zone.snapshot");
+        save(a, path, &id);
+        if (tp_engine_snapshot_load(b, path, &id, &err) != TP_OK)
+                fail_msg("load: %s", err.msg);
+        same_answers(utc, b, (int64_t) g.eseq * 600);
+        tp_engine_free(a);
+        tp_engine_free(utc);
+        tp_engine_free(b);
+}
+
 /* An empty engine, and one with anonymous events and responses only. */
 static void test_small_engines(void **state) {
         tp_engine *a = mk(256), *b;
@@ -1154,12 +1185,12 @@ static void test_default_path(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_small_engines),
-                cmocka_unit_test(test_flipped_bytes),   cmocka_unit_test(test_truncated),
-                cmocka_unit_test(test_foreign_headers), cmocka_unit_test(test_forged_bodies),
-                cmocka_unit_test(test_identity),        cmocka_unit_test(test_load_oom),
-                cmocka_unit_test(test_save_errors),     cmocka_unit_test(test_with_store),
-                cmocka_unit_test(test_default_path),
+                cmocka_unit_test(test_round_trip),    cmocka_unit_test(test_small_engines),
+                cmocka_unit_test(test_other_zone),    cmocka_unit_test(test_flipped_bytes),
+                cmocka_unit_test(test_truncated),     cmocka_unit_test(test_foreign_headers),
+                cmocka_unit_test(test_forged_bodies), cmocka_unit_test(test_identity),
+                cmocka_unit_test(test_load_oom),      cmocka_unit_test(test_save_errors),
+                cmocka_unit_test(test_with_store),    cmocka_unit_test(test_default_path),
         };
 
         if (sodium_init() < 0)
