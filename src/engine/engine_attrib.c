@@ -549,9 +549,9 @@ static int sink_null(sink *k, const eng_item *buf, uint32_t a, uint32_t z, int c
 }
 
 /* Every customer's journeys ending at events of type code ctype (-1: the type
- * never occurred, so every journey is a null path); rdlock held.  -1 when out
- * of memory. */
-static int build_paths(const tp_engine *e, const tp_engine_path_query *q, int ctype, sink *k) {
+ * never occurred, so every journey is a null path), of the customers and
+ * channels f keeps (NULL: all); rdlock held.  -1 when out of memory. */
+static int build_paths(const tp_engine *e, const tp_engine_path_query *q, const eng_filter *f, int ctype, sink *k) {
         eng_item *buf = NULL;
         size_t cap = 0;
         int rc = -1;
@@ -559,7 +559,7 @@ static int build_paths(const tp_engine *e, const tp_engine_path_query *q, int ct
         for (uint32_t c = 0; c < e->ncust; c++) {
                 uint32_t n = eng_cust_len(e, c), seg = 0;
 
-                if (n == 0)
+                if (n == 0 || (f && f->cust && !eng_cfilter_pass(&f->cf, c)))
                         continue;
                 if (n > cap) {
                         size_t nc = cap ? cap : 64;
@@ -571,7 +571,7 @@ static int build_paths(const tp_engine *e, const tp_engine_path_query *q, int ct
                         buf = b;
                         cap = nc;
                 }
-                n = eng_cust_events(e, c, buf);
+                n = eng_filter_events(f, buf, eng_cust_events(e, c, buf));
                 for (uint32_t i = 0; i < n; i++) {
                         const eng_rec *r = &buf[i].r;
 
@@ -604,7 +604,8 @@ static int whole_range(const tp_engine *e, const tp_engine_path_query *q) {
 
 /* The rollup that answers q for model, NULL when it takes a scan. */
 static const eng_msum *rollup_for(const tp_engine *e, const tp_engine_path_query *q, tp_attrib_model model) {
-        if (q->strategy != TP_ENGINE_AUTO || !e->mta || model == TP_ATTRIB_TIME_DECAY || !whole_range(e, q))
+        if (q->strategy != TP_ENGINE_AUTO || !e->mta || model == TP_ATTRIB_TIME_DECAY || !whole_range(e, q) ||
+            q->filter.channels || q->filter.segments || q->filter.nattrs)
                 return NULL;
         if (q->conversion && strcmp(q->conversion, "purchase") != 0)
                 return NULL;
@@ -622,6 +623,7 @@ tp_rc tp_engine_attribution_run(tp_engine *e, const tp_engine_path_query *q, tp_
         eng_mscratch scr = { 0 };
         eng_mview cv = { 0 }, nv = { 0 };
         sink k = { 0 };
+        eng_filter flt;
         const eng_msum *roll;
         tp_attrib_params defaults;
         tp_attrib_result r, *res = NULL;
@@ -641,6 +643,8 @@ tp_rc tp_engine_attribution_run(tp_engine *e, const tp_engine_path_query *q, tp_
         if (!(res = tp_calloc(1, sizeof *res)))
                 return tp_err_set(err, TP_NOMEM, "out of memory");
         pthread_rwlock_rdlock(&e->rw);
+        if ((rc = eng_filter_init(e, &q->filter, &flt, err)) != TP_OK)
+                goto out;
         ntp = e->ntp;
         if (ntp == 0) {
                 /* No touchpoints yet: nothing to attribute. */
@@ -682,6 +686,7 @@ tp_rc tp_engine_attribution_run(tp_engine *e, const tp_engine_path_query *q, tp_
                 if (build_paths(
                             e,
                             q,
+                            flt.any ? &flt : NULL,
                             q->conversion && strcmp(q->conversion, "purchase") != 0 ?
                                     eng_sdict_find(&e->types, q->conversion) :
                                     ENG_TYPE_PURCHASE,

@@ -53,8 +53,6 @@ function inStage(ctx, key) {
 // tp_report_parse) honours them on every report; GET /v1/responses (the
 // comment list) does not: it answers for everyone.
 const CUSTOMER_FILTERS = ['channel', 'segment', 'attr'];
-// The attribution models that honour them (the others: ignoredNote).
-const FILTERED_MODELS = ['last'];
 // A visible note naming the set filters that a page (or part of it) does not
 // apply; null when none of them is set.
 function ignoredNote(ctx, key, params) {
@@ -69,20 +67,12 @@ function filterValue(ctx, k, v) {
   if (k === 'attr') return attrText(v);
   return v;
 }
-// Title, help, the filters in force and, when given, the note of an
-// ignoredNote key for what the page's requests do not filter ('ignored_page':
-// none of them, so they are not listed as in force either).
-function pageHead(ctx, title, help, ignored, ignoredParams) {
+// Title, help and the filters in force.
+function pageHead(ctx, title, help) {
   ctx.view.appendChild(h('h1', null, title));
   if (help) ctx.view.appendChild(h('p', { class: 'help' }, help));
-  const f = Object.entries(ctx.filters)
-    .filter(([k]) => ignored !== 'ignored_page' || !CUSTOMER_FILTERS.includes(k))
-    .map(([k, v]) => `${t(k)}: ${filterValue(ctx, k, v)}`);
+  const f = Object.entries(ctx.filters).map(([k, v]) => `${t(k)}: ${filterValue(ctx, k, v)}`);
   ctx.view.appendChild(h('p', { class: 'filter-note muted' }, t('filter_note', { f: f.length ? f.join(' · ') : t('none') })));
-  if (ignored) {
-    const note = ignoredNote(ctx, ignored, ignoredParams);
-    if (note) ctx.view.appendChild(note);
-  }
 }
 function intervalPicker(ctx) {
   const cur = ctx.params.get('interval') || 'week';
@@ -771,8 +761,7 @@ const MODELS = ['first', 'last', 'last_non_direct', 'linear', 'time_decay', 'pos
 async function attribution(ctx) {
   const cat = await catalogue();
   const results = await Promise.all(MODELS.map((m) => api.get('/v1/attribution', rq(ctx.filters, { model: m })).catch((e) => ({ error: e }))));
-  const unfiltered = MODELS.filter((m) => !FILTERED_MODELS.includes(m));
-  pageHead(ctx, t('attribution_title'), t('attribution_help'), unfiltered.length ? 'ignored_models' : null, { m: unfiltered.map((m) => t('m_' + m)).join(', ') });
+  pageHead(ctx, t('attribution_title'), t('attribution_help'));
   const byTp = new Map();
   const warn = [];
   results.forEach((r, i) => {
