@@ -226,13 +226,31 @@ tp_rc eng_rollups_rebuild(tp_engine *e) {
                 memset(e->arev, 0, ((size_t) e->tcap + 1) * sizeof(*e->arev));
         }
         eng_mta_clear(e);
-        for (uint32_t c = 0; c < e->ncust; c++) {
+        for (uint32_t c = 0, vr = 0; c < e->ncust; c++) {
                 eng_cust *L = &e->cust[c];
                 uint32_t n;
 
                 if (wbuf_reserve(e, eng_cust_len(e, c)) != TP_OK)
                         return TP_NOMEM;
-                n = eng_cust_events(e, c, e->wbuf);
+                /* Customers walked in order, the rank of the next valued
+                 * compacted event is carried along, rather than found again
+                 * from the last checkpoint for each (eng_value_rank): that
+                 * search was more than half of a start from a snapshot. */
+                if (c < e->snc && e->cust[c].dhead == ENG_NONE) {
+                        uint32_t s = e->soff[c];
+
+                        n = e->soff[c + 1] - s;
+                        for (uint32_t i = 0; i < n; i++) {
+                                const eng_rec *r = &e->srec[s + i];
+
+                                e->wbuf[i] = (eng_item){ .r = *r, .value = (r->tb & ENG_TB_VALUE) ? e->svals[vr++] : 0 };
+                        }
+                } else {
+                        n = eng_cust_events(e, c, e->wbuf);
+                        if (c < e->snc)
+                                for (uint32_t i = e->soff[c]; i < e->soff[c + 1]; i++)
+                                        vr += (e->srec[i].tb & ENG_TB_VALUE) != 0;
+                }
                 if (e->mta && eng_mta_reserve(e, e->wbuf, n, NULL, 0) != TP_OK)
                         return TP_NOMEM;
                 L->np = contrib(e, e->wbuf, n, 1);
