@@ -557,21 +557,14 @@ static int build_paths(const tp_engine *e, const tp_engine_path_query *q, const 
         int rc = -1;
 
         for (uint32_t c = 0; c < e->ncust; c++) {
-                uint32_t n = eng_cust_len(e, c), seg = 0;
+                int64_t got;
+                uint32_t n, seg = 0;
 
-                if (n == 0 || (f && f->cust && !eng_cfilter_pass(&f->cf, c)))
+                if (eng_cust_len(e, c) == 0 || (f && f->cust && !eng_cfilter_pass(&f->cf, c)))
                         continue;
-                if (n > cap) {
-                        size_t nc = cap ? cap : 64;
-                        eng_item *b;
-                        while (nc < n)
-                                nc *= 2;
-                        if (!(b = tp_realloc(buf, nc * sizeof *b)))
-                                goto out;
-                        buf = b;
-                        cap = nc;
-                }
-                n = eng_filter_events(f, buf, eng_cust_events(e, c, buf));
+                if ((got = eng_cust_read(e, c, f, &buf, &cap)) < 0)
+                        goto out;
+                n = (uint32_t) got;
                 for (uint32_t i = 0; i < n; i++) {
                         const eng_rec *r = &buf[i].r;
 

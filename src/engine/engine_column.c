@@ -130,6 +130,23 @@ uint32_t eng_cust_events(const tp_engine *e, uint32_t c, eng_item *buf) {
         return sn + dn;
 }
 
+int64_t eng_cust_read(const tp_engine *e, uint32_t c, const eng_filter *f, eng_item **buf, size_t *cap) {
+        uint32_t n = eng_cust_len(e, c);
+
+        if (n > *cap) {
+                size_t nc = *cap ? *cap : 64;
+                eng_item *b;
+
+                while (nc < n)
+                        nc *= 2;
+                if (!(b = tp_realloc(*buf, nc * sizeof(*b))))
+                        return -1;
+                *buf = b;
+                *cap = nc;
+        }
+        return eng_filter_events(f, *buf, eng_cust_events(e, c, *buf));
+}
+
 void eng_delta_insert(tp_engine *e, uint32_t c, const eng_rec *r, int64_t value, int latest) {
         uint32_t idx = e->ndelta++;
         eng_delta *x = eng_dget(e, idx);

@@ -388,20 +388,11 @@ static int has_purchase(const tp_engine *e, uint32_t c, int64_t from, int64_t to
                 n = e->soff[c + 1] - e->soff[c];
                 stride = sizeof(eng_rec);
         } else {
-                uint32_t len = eng_cust_len(e, c);
+                int64_t got = eng_cust_read(e, c, NULL, buf, cap);
 
-                if (len > *cap) {
-                        size_t nc = *cap ? *cap : 64;
-                        eng_item *b;
-
-                        while (nc < len)
-                                nc *= 2;
-                        if (!(b = tp_realloc(*buf, nc * sizeof(*b))))
-                                return -1;
-                        *buf = b;
-                        *cap = nc;
-                }
-                n = eng_cust_events(e, c, *buf);
+                if (got < 0)
+                        return -1;
+                n = (size_t) got;
                 v = &(*buf)[0].r;
                 stride = sizeof(eng_item);
         }
@@ -734,24 +725,8 @@ fail:
 
 /* ---- JSON ---------------------------------------------------------------- */
 
-static int jput(json_t *o, const char *k, json_t *v) {
-        return v && json_object_set_new_nocheck(o, k, v) == 0 ? 0 : -1;
-}
 
-static json_t *jnum(double x) {
-        return isnan(x) || isinf(x) ? json_null() : json_real(x);
-}
 
-static int jtp(json_t *o, int64_t id, tp_engine_key_fn fn, void *arg) {
-        char key[128] = "";
-
-        if (jput(o, "touchpoint_id", json_integer(id)))
-                return -1;
-        if (!fn)
-                return 0;
-        fn(arg, id, key, sizeof(key));
-        return jput(o, "touchpoint", json_string(key));
-}
 
 static const char *outcome_name(tp_drivers_outcome o) {
         return o == TP_DRIVERS_OUTCOME_TOUCHPOINT ? "touchpoint"
@@ -763,21 +738,21 @@ json_t *tp_engine_drivers_json(const tp_engine_drivers *r, tp_engine_key_fn key_
         json_t *o = json_object(), *rows, *ex, *oc;
 
         /* The containers go into o first: o owns them, and one decref frees all. */
-        if (!o || jput(o, "metric", json_string(tp_metric_name(r->metric)))
-            || jput(o, "outcome", oc = json_object()) || jput(o, "min_n", json_integer(r->min_n))
-            || jput(o, "r2", jnum(r->r2)) || jput(o, "customers", json_integer((json_int_t) r->customers))
-            || jput(o, "mean_importance", jnum(r->mean_importance))
-            || jput(o, "mean_performance", jnum(r->mean_performance))
-            || jput(o, "clamped_eigenvalues", json_integer(r->clamped))
-            || jput(o, "undefined_pairs", json_integer(r->undefined))
-            || jput(o, "touchpoints", rows = json_array()) || jput(o, "excluded", ex = json_array()))
+        if (!o || eng_jput(o, "metric", json_string(tp_metric_name(r->metric)))
+            || eng_jput(o, "outcome", oc = json_object()) || eng_jput(o, "min_n", json_integer(r->min_n))
+            || eng_jput(o, "r2", eng_jnum(r->r2)) || eng_jput(o, "customers", json_integer((json_int_t) r->customers))
+            || eng_jput(o, "mean_importance", eng_jnum(r->mean_importance))
+            || eng_jput(o, "mean_performance", eng_jnum(r->mean_performance))
+            || eng_jput(o, "clamped_eigenvalues", json_integer(r->clamped))
+            || eng_jput(o, "undefined_pairs", json_integer(r->undefined))
+            || eng_jput(o, "touchpoints", rows = json_array()) || eng_jput(o, "excluded", ex = json_array()))
                 goto fail;
-        if (jput(oc, "type", json_string(outcome_name(r->outcome))))
+        if (eng_jput(oc, "type", json_string(outcome_name(r->outcome))))
                 goto fail;
         if (r->outcome != TP_DRIVERS_OUTCOME_PURCHASE
-            && jput(oc, "metric", json_string(tp_metric_name(r->outcome_metric))))
+            && eng_jput(oc, "metric", json_string(tp_metric_name(r->outcome_metric))))
                 goto fail;
-        if (r->outcome == TP_DRIVERS_OUTCOME_TOUCHPOINT && jtp(oc, r->outcome_touchpoint, key_fn, arg))
+        if (r->outcome == TP_DRIVERS_OUTCOME_TOUCHPOINT && eng_jtp(oc, "touchpoint_id", "touchpoint", r->outcome_touchpoint, key_fn, arg))
                 goto fail;
         for (size_t i = 0; i < r->nrows; i++) {
                 const tp_engine_driver *d = &r->rows[i];
@@ -785,10 +760,10 @@ json_t *tp_engine_drivers_json(const tp_engine_drivers *r, tp_engine_key_fn key_
 
                 if (!row || json_array_append_new(rows, row))
                         goto fail;
-                if (jtp(row, d->touchpoint, key_fn, arg) || jput(row, "n", json_integer((json_int_t) d->n))
-                    || jput(row, "correlation", jnum(d->r)) || jput(row, "weight_pct", jnum(d->weight_pct))
-                    || jput(row, "raw_weight", jnum(d->raw)) || jput(row, "performance", jnum(d->performance))
-                    || jput(row, "quadrant", json_string(tp_drivers_quadrant_name(d->quadrant))))
+                if (eng_jtp(row, "touchpoint_id", "touchpoint", d->touchpoint, key_fn, arg) || eng_jput(row, "n", json_integer((json_int_t) d->n))
+                    || eng_jput(row, "correlation", eng_jnum(d->r)) || eng_jput(row, "weight_pct", eng_jnum(d->weight_pct))
+                    || eng_jput(row, "raw_weight", eng_jnum(d->raw)) || eng_jput(row, "performance", eng_jnum(d->performance))
+                    || eng_jput(row, "quadrant", json_string(tp_drivers_quadrant_name(d->quadrant))))
                         goto fail;
         }
         for (size_t i = 0; i < r->nexcluded; i++) {
@@ -796,8 +771,8 @@ json_t *tp_engine_drivers_json(const tp_engine_drivers *r, tp_engine_key_fn key_
 
                 if (!row || json_array_append_new(ex, row))
                         goto fail;
-                if (jtp(row, r->excluded[i].touchpoint, key_fn, arg)
-                    || jput(row, "n", json_integer((json_int_t) r->excluded[i].n)))
+                if (eng_jtp(row, "touchpoint_id", "touchpoint", r->excluded[i].touchpoint, key_fn, arg)
+                    || eng_jput(row, "n", json_integer((json_int_t) r->excluded[i].n)))
                         goto fail;
         }
         return o;

@@ -320,6 +320,10 @@ uint32_t eng_value_rank(const tp_engine *e, uint32_t c);
 /* Customer c's events in (ts, seq) order into buf (capacity >= eng_cust_len);
  * returns the count. */
 uint32_t eng_cust_events(const tp_engine *e, uint32_t c, eng_item *buf);
+/* The same into *buf, grown as needed to *cap items (both the caller's; they
+ * may start as NULL and 0), keeping only the channels of f (NULL: all); the
+ * count, or -1 when out of memory (*buf unchanged). */
+int64_t eng_cust_read(const tp_engine *e, uint32_t c, const eng_filter *f, eng_item **buf, size_t *cap);
 /* Add an event of customer c to the delta, in its place (at the head when
  * latest is set: it is known to come after all the customer's events).  Room
  * reserved. */
@@ -361,6 +365,17 @@ static inline uint32_t eng_pow2(uint32_t n, uint32_t min) {
                 p *= 2;
         return p;
 }
+
+/* ---- engine_json.c: helpers of the JSON builders --------------------------- */
+
+/* Steal v; -1 when v is NULL (out of memory) or cannot be set / appended. */
+int eng_jput(json_t *o, const char *k, json_t *v);
+int eng_jappend(json_t *a, json_t *v);
+/* NaN and infinities are null: JSON has neither. */
+json_t *eng_jnum(double x);
+json_t *eng_juint(uint64_t x);
+/* idk: the store id and, with a namer, keyk: its key ("" if unknown). */
+int eng_jtp(json_t *o, const char *idk, const char *keyk, int64_t id, tp_engine_key_fn fn, void *arg);
 
 /* ---- engine_hmap.c: a u64 -> u64 hash map ---------------------------------- */
 

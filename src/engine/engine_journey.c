@@ -89,21 +89,9 @@ static int64_t walk_cust(walk *w, uint32_t c, const eng_rec **ret_v, size_t *ret
                 *ret_stride = sizeof(eng_rec);
                 return t - s;
         } else {
-                uint32_t n = eng_cust_len(e, c);
+                int64_t n = eng_cust_read(e, c, f, &w->buf, &w->cap);
 
-                if (n > w->cap) {
-                        size_t cap = w->cap ? w->cap : 64;
-                        eng_item *b;
-
-                        while (cap < n)
-                                cap *= 2;
-                        if (!(b = tp_realloc(w->buf, cap * sizeof(*b))))
-                                return -1;
-                        w->buf = b;
-                        w->cap = cap;
-                }
-                n = eng_filter_events(f, w->buf, eng_cust_events(e, c, w->buf));
-                *ret_v = &w->buf[0].r;
+                *ret_v = n > 0 ? &w->buf[0].r : e->srec;
                 *ret_stride = sizeof(eng_item);
                 return n;
         }
@@ -1076,33 +1064,10 @@ void tp_engine_next_accuracy_free(tp_engine_next_accuracy *r) {
 
 /* ---- JSON ---------------------------------------------------------------- */
 
-/* Steals v; -1 when v is NULL (out of memory) or cannot be set. */
-static int put(json_t *o, const char *k, json_t *v) {
-        return v && json_object_set_new_nocheck(o, k, v) == 0 ? 0 : -1;
-}
 
-static int append(json_t *a, json_t *v) {
-        return v && json_array_append_new(a, v) == 0 ? 0 : -1;
-}
 
-static json_t *num(double x) {
-        return isnan(x) || isinf(x) ? json_null() : json_real(x);
-}
 
-static json_t *uint_(uint64_t x) {
-        return json_integer((json_int_t) x);
-}
 
-static int put_tp(json_t *o, const char *idk, const char *keyk, int64_t id, tp_engine_key_fn fn, void *arg) {
-        char key[128] = "";
-
-        if (put(o, idk, json_integer(id)))
-                return -1;
-        if (!fn)
-                return 0;
-        fn(arg, id, key, sizeof(key));
-        return put(o, keyk, json_string(key));
-}
 
 static json_t *fail(json_t *o) {
         json_decref(o);
@@ -1112,22 +1077,22 @@ static json_t *fail(json_t *o) {
 json_t *tp_engine_funnel_json(const tp_engine_funnel *r) {
         json_t *o = json_object(), *a = json_array();
 
-        if (!o || !a || put(o, "customers", uint_(r->customers)) ||
-            put(o, "rows_scanned", uint_(r->rows_scanned))) {
+        if (!o || !a || eng_jput(o, "customers", eng_juint(r->customers)) ||
+            eng_jput(o, "rows_scanned", eng_juint(r->rows_scanned))) {
                 json_decref(a);
                 return fail(o);
         }
-        if (put(o, "stages", a))
+        if (eng_jput(o, "stages", a))
                 return fail(o);
         for (uint32_t s = 0; s < r->nstages; s++) {
                 const tp_engine_funnel_stage *x = &r->stages[s];
                 json_t *st = json_object();
 
-                if (append(a, st) || put(st, "stage", json_integer(x->stage)) ||
-                    put(st, "reached", uint_(x->reached)) || put(st, "converted", uint_(x->converted)) ||
-                    put(st, "dropped", uint_(x->dropped)) || put(st, "conversion", num(x->conversion)) ||
-                    put(st, "drop_off", num(x->drop_off)) || put(st, "timed", uint_(x->timed)) ||
-                    put(st, "median_seconds", num(x->median_seconds)))
+                if (eng_jappend(a, st) || eng_jput(st, "stage", json_integer(x->stage)) ||
+                    eng_jput(st, "reached", eng_juint(x->reached)) || eng_jput(st, "converted", eng_juint(x->converted)) ||
+                    eng_jput(st, "dropped", eng_juint(x->dropped)) || eng_jput(st, "conversion", eng_jnum(x->conversion)) ||
+                    eng_jput(st, "drop_off", eng_jnum(x->drop_off)) || eng_jput(st, "timed", eng_juint(x->timed)) ||
+                    eng_jput(st, "median_seconds", eng_jnum(x->median_seconds)))
                         return fail(o);
         }
         return o;
@@ -1136,18 +1101,18 @@ json_t *tp_engine_funnel_json(const tp_engine_funnel *r) {
 json_t *tp_engine_standing_json(const tp_engine_standing *r) {
         json_t *o = json_object(), *a = json_array();
 
-        if (!o || !a || put(o, "total", uint_(r->total)) || put(o, "unstaged", uint_(r->unstaged)) ||
-            put(o, "rows_scanned", uint_(r->rows_scanned))) {
+        if (!o || !a || eng_jput(o, "total", eng_juint(r->total)) || eng_jput(o, "unstaged", eng_juint(r->unstaged)) ||
+            eng_jput(o, "rows_scanned", eng_juint(r->rows_scanned))) {
                 json_decref(a);
                 return fail(o);
         }
-        if (put(o, "stages", a))
+        if (eng_jput(o, "stages", a))
                 return fail(o);
         for (uint32_t s = 0; s < r->nstages; s++) {
                 json_t *st = json_object();
 
-                if (append(a, st) || put(st, "stage", json_integer(s)) ||
-                    put(st, "customers", uint_(r->customers[s])))
+                if (eng_jappend(a, st) || eng_jput(st, "stage", json_integer(s)) ||
+                    eng_jput(st, "customers", eng_juint(r->customers[s])))
                         return fail(o);
         }
         return o;
@@ -1162,7 +1127,7 @@ static json_t *tp_list(const int64_t *ids, uint32_t n, tp_engine_key_fn fn, void
         for (uint32_t i = 0; i < n; i++) {
                 json_t *t = json_object();
 
-                if (append(a, t) || put_tp(t, "touchpoint_id", "touchpoint", ids[i], fn, arg))
+                if (eng_jappend(a, t) || eng_jtp(t, "touchpoint_id", "touchpoint", ids[i], fn, arg))
                         return fail(a);
         }
         return a;
@@ -1171,18 +1136,18 @@ static json_t *tp_list(const int64_t *ids, uint32_t n, tp_engine_key_fn fn, void
 json_t *tp_engine_paths_json(const tp_engine_paths *r, tp_engine_key_fn key_fn, void *arg) {
         json_t *o = json_object(), *a = json_array();
 
-        if (!o || !a || put(o, "customers", uint_(r->customers)) || put(o, "distinct", uint_(r->distinct)) ||
-            put(o, "rows_scanned", uint_(r->rows_scanned))) {
+        if (!o || !a || eng_jput(o, "customers", eng_juint(r->customers)) || eng_jput(o, "distinct", eng_juint(r->distinct)) ||
+            eng_jput(o, "rows_scanned", eng_juint(r->rows_scanned))) {
                 json_decref(a);
                 return fail(o);
         }
-        if (put(o, "paths", a))
+        if (eng_jput(o, "paths", a))
                 return fail(o);
         for (size_t i = 0; i < r->nrows; i++) {
                 json_t *p = json_object();
 
-                if (append(a, p) || put(p, "customers", uint_(r->rows[i].customers)) ||
-                    put(p, "touchpoints", tp_list(r->rows[i].touchpoints, r->rows[i].len, key_fn, arg)))
+                if (eng_jappend(a, p) || eng_jput(p, "customers", eng_juint(r->rows[i].customers)) ||
+                    eng_jput(p, "touchpoints", tp_list(r->rows[i].touchpoints, r->rows[i].len, key_fn, arg)))
                         return fail(o);
         }
         return o;
@@ -1196,30 +1161,30 @@ json_t *tp_engine_explorer_json(const tp_engine_explorer *r, tp_engine_key_fn ke
                 json_decref(links);
                 return fail(o);
         }
-        if (put(o, "nodes", nodes)) {
+        if (eng_jput(o, "nodes", nodes)) {
                 json_decref(links);
                 return fail(o);
         }
-        if (put(o, "links", links) || put_tp(o, "start_id", "start", r->start, key_fn, arg) ||
-            put(o, "depth", json_integer(r->depth)) || put(o, "customers", uint_(r->customers)) ||
-            put(o, "rows_scanned", uint_(r->rows_scanned)))
+        if (eng_jput(o, "links", links) || eng_jtp(o, "start_id", "start", r->start, key_fn, arg) ||
+            eng_jput(o, "depth", json_integer(r->depth)) || eng_jput(o, "customers", eng_juint(r->customers)) ||
+            eng_jput(o, "rows_scanned", eng_juint(r->rows_scanned)))
                 return fail(o);
         for (size_t i = 0; i < r->nnodes; i++) {
                 const tp_engine_sankey_node *x = &r->nodes[i];
                 json_t *n = json_object();
 
-                if (append(nodes, n) || put(n, "step", json_integer(x->step)) ||
-                    put_tp(n, "touchpoint_id", "touchpoint", x->touchpoint, key_fn, arg) ||
-                    put(n, "customers", uint_(x->customers)) || put(n, "ended", uint_(x->ended)))
+                if (eng_jappend(nodes, n) || eng_jput(n, "step", json_integer(x->step)) ||
+                    eng_jtp(n, "touchpoint_id", "touchpoint", x->touchpoint, key_fn, arg) ||
+                    eng_jput(n, "customers", eng_juint(x->customers)) || eng_jput(n, "ended", eng_juint(x->ended)))
                         return fail(o);
         }
         for (size_t i = 0; i < r->nlinks; i++) {
                 const tp_engine_sankey_link *x = &r->links[i];
                 json_t *l = json_object();
 
-                if (append(links, l) || put(l, "step", json_integer(x->step)) ||
-                    put_tp(l, "from_id", "from", x->from, key_fn, arg) ||
-                    put_tp(l, "to_id", "to", x->to, key_fn, arg) || put(l, "customers", uint_(x->customers)))
+                if (eng_jappend(links, l) || eng_jput(l, "step", json_integer(x->step)) ||
+                    eng_jtp(l, "from_id", "from", x->from, key_fn, arg) ||
+                    eng_jtp(l, "to_id", "to", x->to, key_fn, arg) || eng_jput(l, "customers", eng_juint(x->customers)))
                         return fail(o);
         }
         return o;
@@ -1228,22 +1193,22 @@ json_t *tp_engine_explorer_json(const tp_engine_explorer *r, tp_engine_key_fn ke
 json_t *tp_engine_next_json(const tp_engine_next *r, tp_engine_key_fn key_fn, void *arg) {
         json_t *o = json_object(), *a = json_array();
 
-        if (!o || !a || put(o, "order", json_integer(r->order)) ||
-            put(o, "order_used", json_integer(r->order_used)) ||
-            put_tp(o, "last_id", "last", r->last, key_fn, arg) ||
-            (r->prev && put_tp(o, "prev_id", "prev", r->prev, key_fn, arg)) ||
-            put(o, "context_n", uint_(r->context_n)) || put(o, "rows_scanned", uint_(r->rows_scanned))) {
+        if (!o || !a || eng_jput(o, "order", json_integer(r->order)) ||
+            eng_jput(o, "order_used", json_integer(r->order_used)) ||
+            eng_jtp(o, "last_id", "last", r->last, key_fn, arg) ||
+            (r->prev && eng_jtp(o, "prev_id", "prev", r->prev, key_fn, arg)) ||
+            eng_jput(o, "context_n", eng_juint(r->context_n)) || eng_jput(o, "rows_scanned", eng_juint(r->rows_scanned))) {
                 json_decref(a);
                 return fail(o);
         }
-        if (put(o, "next", a))
+        if (eng_jput(o, "next", a))
                 return fail(o);
         for (size_t i = 0; i < r->nrows; i++) {
                 json_t *n = json_object();
 
-                if (append(a, n) ||
-                    put_tp(n, "touchpoint_id", "touchpoint", r->rows[i].touchpoint, key_fn, arg) ||
-                    put(n, "n", uint_(r->rows[i].n)) || put(n, "p", num(r->rows[i].p)))
+                if (eng_jappend(a, n) ||
+                    eng_jtp(n, "touchpoint_id", "touchpoint", r->rows[i].touchpoint, key_fn, arg) ||
+                    eng_jput(n, "n", eng_juint(r->rows[i].n)) || eng_jput(n, "p", eng_jnum(r->rows[i].p)))
                         return fail(o);
         }
         return o;
@@ -1252,16 +1217,16 @@ json_t *tp_engine_next_json(const tp_engine_next *r, tp_engine_key_fn key_fn, vo
 json_t *tp_engine_next_accuracy_json(const tp_engine_next_accuracy *r) {
         json_t *o = json_object();
 
-        if (!o || put(o, "split", json_integer(r->split)) || put(o, "train", uint_(r->train)) ||
-            put(o, "test", uint_(r->test)) || put(o, "unseen", uint_(r->unseen)) ||
-            put(o, "fallback", uint_(r->fallback)) || put(o, "rows_scanned", uint_(r->rows_scanned)))
+        if (!o || eng_jput(o, "split", json_integer(r->split)) || eng_jput(o, "train", eng_juint(r->train)) ||
+            eng_jput(o, "test", eng_juint(r->test)) || eng_jput(o, "unseen", eng_juint(r->unseen)) ||
+            eng_jput(o, "fallback", eng_juint(r->fallback)) || eng_jput(o, "rows_scanned", eng_juint(r->rows_scanned)))
                 return fail(o);
         for (int k = 0; k < 2; k++) {
                 json_t *x = json_object();
 
-                if (put(o, k ? "order2" : "order1", x) || put(x, "top1", uint_(r->top1[k])) ||
-                    put(x, "top3", uint_(r->top3[k])) || put(x, "top1_rate", num(r->top1_rate[k])) ||
-                    put(x, "top3_rate", num(r->top3_rate[k])))
+                if (eng_jput(o, k ? "order2" : "order1", x) || eng_jput(x, "top1", eng_juint(r->top1[k])) ||
+                    eng_jput(x, "top3", eng_juint(r->top3[k])) || eng_jput(x, "top1_rate", eng_jnum(r->top1_rate[k])) ||
+                    eng_jput(x, "top3_rate", eng_jnum(r->top3_rate[k])))
                         return fail(o);
         }
         return o;

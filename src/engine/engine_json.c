@@ -11,30 +11,36 @@
 
 #include "engine/engine_int.h"
 
-/* Steals v; -1 when v is NULL (out of memory) or cannot be set. */
-static int put(json_t *o, const char *k, json_t *v) {
+int eng_jput(json_t *o, const char *k, json_t *v) {
         return v && json_object_set_new_nocheck(o, k, v) == 0 ? 0 : -1; /* k: our own ASCII keys */
 }
 
-static json_t *num(double x) {
+int eng_jappend(json_t *a, json_t *v) {
+        return v && json_array_append_new(a, v) == 0 ? 0 : -1;
+}
+
+json_t *eng_jnum(double x) {
         return isnan(x) || isinf(x) ? json_null() : json_real(x);
 }
 
-static json_t *uint_(uint64_t x) {
+json_t *eng_juint(uint64_t x) {
         return json_integer((json_int_t) x);
 }
 
-/* "touchpoint_id" and, with a namer, "touchpoint" (or the given names). */
-static int put_tp(json_t *o, const char *idk, const char *keyk, int64_t id, tp_engine_key_fn fn, void *arg) {
+int eng_jtp(json_t *o, const char *idk, const char *keyk, int64_t id, tp_engine_key_fn fn, void *arg) {
         char key[128] = "";
 
-        if (put(o, idk, json_integer(id)))
+        if (eng_jput(o, idk, json_integer(id)))
                 return -1;
         if (!fn)
                 return 0;
         fn(arg, id, key, sizeof(key));
-        return put(o, keyk, json_string(key));
+        return eng_jput(o, keyk, json_string(key));
 }
+
+
+
+
 
 static void local_time(int64_t ts, int32_t tz, int64_t *ret_days, int *ret_sec) {
         int64_t t = ts + tz;
@@ -69,7 +75,7 @@ static int put_bucket(json_t *o, tp_engine_bucket bucket, int64_t start, int32_t
                 tz < 0 ? '-' : '+',
                 off / 3600,
                 off / 60 % 60);
-        return put(o, "bucket", json_string(date)) || put(o, "start", json_string(rfc));
+        return eng_jput(o, "bucket", json_string(date)) || eng_jput(o, "start", json_string(rfc));
 }
 
 static json_t *nps_json(const tp_engine_nps *x) {
@@ -79,10 +85,10 @@ static json_t *nps_json(const tp_engine_nps *x) {
                 return json_null();
         if (!(o = json_object()))
                 return NULL;
-        if (put(o, "n", uint_(x->n)) || put(o, "promoters", uint_(x->promoters)) ||
-            put(o, "passives", uint_(x->passives)) || put(o, "detractors", uint_(x->detractors)) ||
-            put(o, "score", num(x->score)) || put(o, "margin", num(x->margin)) ||
-            put(o, "low_volume", json_boolean(x->low_volume))) {
+        if (eng_jput(o, "n", eng_juint(x->n)) || eng_jput(o, "promoters", eng_juint(x->promoters)) ||
+            eng_jput(o, "passives", eng_juint(x->passives)) || eng_jput(o, "detractors", eng_juint(x->detractors)) ||
+            eng_jput(o, "score", eng_jnum(x->score)) || eng_jput(o, "margin", eng_jnum(x->margin)) ||
+            eng_jput(o, "low_volume", json_boolean(x->low_volume))) {
                 json_decref(o);
                 return NULL;
         }
@@ -96,9 +102,9 @@ static json_t *csat_json(const tp_engine_csat *x) {
                 return json_null();
         if (!(o = json_object()))
                 return NULL;
-        if (put(o, "n", uint_(x->n)) || put(o, "top2", uint_(x->top2)) || put(o, "pct", num(x->pct)) ||
-            put(o, "lo", num(x->lo)) || put(o, "hi", num(x->hi)) || put(o, "mean", num(x->mean)) ||
-            put(o, "low_volume", json_boolean(x->low_volume))) {
+        if (eng_jput(o, "n", eng_juint(x->n)) || eng_jput(o, "top2", eng_juint(x->top2)) || eng_jput(o, "pct", eng_jnum(x->pct)) ||
+            eng_jput(o, "lo", eng_jnum(x->lo)) || eng_jput(o, "hi", eng_jnum(x->hi)) || eng_jput(o, "mean", eng_jnum(x->mean)) ||
+            eng_jput(o, "low_volume", json_boolean(x->low_volume))) {
                 json_decref(o);
                 return NULL;
         }
@@ -112,8 +118,8 @@ static json_t *ces_json(const tp_engine_ces *x) {
                 return json_null();
         if (!(o = json_object()))
                 return NULL;
-        if (put(o, "n", uint_(x->n)) || put(o, "easy", uint_(x->easy)) || put(o, "mean", num(x->mean)) ||
-            put(o, "pct_easy", num(x->pct_easy)) || put(o, "low_volume", json_boolean(x->low_volume))) {
+        if (eng_jput(o, "n", eng_juint(x->n)) || eng_jput(o, "easy", eng_juint(x->easy)) || eng_jput(o, "mean", eng_jnum(x->mean)) ||
+            eng_jput(o, "pct_easy", eng_jnum(x->pct_easy)) || eng_jput(o, "low_volume", json_boolean(x->low_volume))) {
                 json_decref(o);
                 return NULL;
         }
@@ -127,8 +133,8 @@ static json_t *factor_json(const tp_engine_factor *x) {
                 return json_null();
         if (!(o = json_object()))
                 return NULL;
-        if (put(o, "n", uint_(x->n)) || put(o, "top", uint_(x->top)) || put(o, "mean", num(x->mean)) ||
-            put(o, "pct_top", num(x->pct_top)) || put(o, "low_volume", json_boolean(x->low_volume))) {
+        if (eng_jput(o, "n", eng_juint(x->n)) || eng_jput(o, "top", eng_juint(x->top)) || eng_jput(o, "mean", eng_jnum(x->mean)) ||
+            eng_jput(o, "pct_top", eng_jnum(x->pct_top)) || eng_jput(o, "low_volume", json_boolean(x->low_volume))) {
                 json_decref(o);
                 return NULL;
         }
@@ -154,41 +160,41 @@ json_t *tp_engine_scores_json(const tp_engine_scores *r, tp_engine_key_fn key_fn
                         goto fail;
                 if (r->bucket != TP_ENGINE_BUCKET_NONE && put_bucket(row, r->bucket, x->bucket, r->tz_offset))
                         goto fail;
-                if (gtp && put_tp(row, "touchpoint_id", "touchpoint", x->touchpoint, key_fn, arg))
+                if (gtp && eng_jtp(row, "touchpoint_id", "touchpoint", x->touchpoint, key_fn, arg))
                         goto fail;
-                if (gch && put(row, "channel", x->channel[0] ? json_string(x->channel) : json_null()))
+                if (gch && eng_jput(row, "channel", x->channel[0] ? json_string(x->channel) : json_null()))
                         goto fail;
-                if (r->group == TP_ENGINE_GROUP_STAGE && put(row, "stage", json_integer(x->stage)))
+                if (r->group == TP_ENGINE_GROUP_STAGE && eng_jput(row, "stage", json_integer(x->stage)))
                         goto fail;
                 if (r->group == TP_ENGINE_GROUP_SENTIMENT &&
-                    put(row, "sentiment", tp_sentiment_name(x->sentiment) ? json_string(tp_sentiment_name(x->sentiment))
+                    eng_jput(row, "sentiment", tp_sentiment_name(x->sentiment) ? json_string(tp_sentiment_name(x->sentiment))
                                                                         : json_null()))
                         goto fail;
                 if (r->group == TP_ENGINE_GROUP_THEME &&
-                    put(row, "theme", x->theme[0] ? json_string(x->theme) : json_null()))
+                    eng_jput(row, "theme", x->theme[0] ? json_string(x->theme) : json_null()))
                         goto fail;
                 if (r->group == TP_ENGINE_GROUP_SEGMENT &&
-                    put(row, "segment", x->segment[0] ? json_string(x->segment) : json_null()))
+                    eng_jput(row, "segment", x->segment[0] ? json_string(x->segment) : json_null()))
                         goto fail;
                 if (r->group == TP_ENGINE_GROUP_ATTRIBUTE &&
-                    (put(row, "attribute", json_string(r->attribute)) ||
-                     put(row, "value", x->attribute[0] ? json_string(x->attribute) : json_null())))
+                    (eng_jput(row, "attribute", json_string(r->attribute)) ||
+                     eng_jput(row, "value", x->attribute[0] ? json_string(x->attribute) : json_null())))
                         goto fail;
-                if ((r->metrics & TP_ENGINE_METRIC(TP_METRIC_NPS) && put(row, "nps", nps_json(&x->nps))) ||
-                    (r->metrics & TP_ENGINE_METRIC(TP_METRIC_CSAT) && put(row, "csat", csat_json(&x->csat))) ||
-                    (r->metrics & TP_ENGINE_METRIC(TP_METRIC_CES) && put(row, "ces", ces_json(&x->ces))) ||
-                    (r->metrics & TP_ENGINE_METRIC(TP_METRIC_GOAL) && put(row, "goal", factor_json(&x->goal))) ||
-                    (r->metrics & TP_ENGINE_METRIC(TP_METRIC_EASE) && put(row, "ease", factor_json(&x->ease))) ||
+                if ((r->metrics & TP_ENGINE_METRIC(TP_METRIC_NPS) && eng_jput(row, "nps", nps_json(&x->nps))) ||
+                    (r->metrics & TP_ENGINE_METRIC(TP_METRIC_CSAT) && eng_jput(row, "csat", csat_json(&x->csat))) ||
+                    (r->metrics & TP_ENGINE_METRIC(TP_METRIC_CES) && eng_jput(row, "ces", ces_json(&x->ces))) ||
+                    (r->metrics & TP_ENGINE_METRIC(TP_METRIC_GOAL) && eng_jput(row, "goal", factor_json(&x->goal))) ||
+                    (r->metrics & TP_ENGINE_METRIC(TP_METRIC_EASE) && eng_jput(row, "ease", factor_json(&x->ease))) ||
                     (r->metrics & TP_ENGINE_METRIC(TP_METRIC_EMOTION) &&
-                     put(row, "emotion", factor_json(&x->emotion))))
+                     eng_jput(row, "emotion", factor_json(&x->emotion))))
                         goto fail;
         }
-        if (put(o, "bucket", json_string(bucket_names[r->bucket])) ||
-            put(o, "group", json_string(group_names[r->group])) ||
-            (r->group == TP_ENGINE_GROUP_ATTRIBUTE && put(o, "attribute", json_string(r->attribute))) ||
-            put(o, "tz_offset", json_integer(r->tz_offset)) || put(o, "min_n", json_integer(r->min_n)))
+        if (eng_jput(o, "bucket", json_string(bucket_names[r->bucket])) ||
+            eng_jput(o, "group", json_string(group_names[r->group])) ||
+            (r->group == TP_ENGINE_GROUP_ATTRIBUTE && eng_jput(o, "attribute", json_string(r->attribute))) ||
+            eng_jput(o, "tz_offset", json_integer(r->tz_offset)) || eng_jput(o, "min_n", json_integer(r->min_n)))
                 goto fail;
-        if (put(o, "rows", rows)) {
+        if (eng_jput(o, "rows", rows)) {
                 rows = NULL;
                 goto fail;
         }
@@ -218,15 +224,15 @@ json_t *tp_engine_transitions_json(const tp_engine_transitions *r, tp_engine_key
 
                         if (!row || json_array_append_new(rows, row))
                                 goto fail;
-                        if (put_tp(row, "from_id", "from", x->from, key_fn, arg) ||
-                            put_tp(row, "to_id", "to", x->to, key_fn, arg) || put(row, "n", uint_(x->n)) ||
-                            put(row, "share", json_real((double) x->n / (double) out)))
+                        if (eng_jtp(row, "from_id", "from", x->from, key_fn, arg) ||
+                            eng_jtp(row, "to_id", "to", x->to, key_fn, arg) || eng_jput(row, "n", eng_juint(x->n)) ||
+                            eng_jput(row, "share", json_real((double) x->n / (double) out)))
                                 goto fail;
                 }
         }
-        if (put(o, "total", uint_(r->total)))
+        if (eng_jput(o, "total", eng_juint(r->total)))
                 goto fail;
-        if (put(o, "transitions", rows)) {
+        if (eng_jput(o, "transitions", rows)) {
                 rows = NULL;
                 goto fail;
         }
@@ -248,23 +254,23 @@ json_t *tp_engine_last_touch_json(const tp_engine_last_touch *r, tp_engine_key_f
 
                 if (!row || json_array_append_new(rows, row))
                         goto fail;
-                if (put_tp(row, "touchpoint_id", "touchpoint", x->touchpoint, key_fn, arg) ||
-                    put(row, "conversions", uint_(x->purchases)) ||
-                    put(row, "value", json_integer(x->revenue)))
+                if (eng_jtp(row, "touchpoint_id", "touchpoint", x->touchpoint, key_fn, arg) ||
+                    eng_jput(row, "conversions", eng_juint(x->purchases)) ||
+                    eng_jput(row, "value", json_integer(x->revenue)))
                         goto fail;
         }
-        if (put(o, "model", json_string("last")) || put(o, "conversion", json_string("purchase")) ||
-            put(o, "conversions", uint_(r->purchases)) || put(o, "value", json_integer(r->revenue)))
+        if (eng_jput(o, "model", json_string("last")) || eng_jput(o, "conversion", json_string("purchase")) ||
+            eng_jput(o, "conversions", eng_juint(r->purchases)) || eng_jput(o, "value", json_integer(r->revenue)))
                 goto fail;
-        if (!(un = json_object()) || put(un, "conversions", uint_(r->unattributed)) ||
-            put(un, "value", json_integer(r->unattributed_revenue)))
+        if (!(un = json_object()) || eng_jput(un, "conversions", eng_juint(r->unattributed)) ||
+            eng_jput(un, "value", json_integer(r->unattributed_revenue)))
                 goto fail;
-        if (put(o, "unattributed", un)) {
+        if (eng_jput(o, "unattributed", un)) {
                 un = NULL;
                 goto fail;
         }
         un = NULL;
-        if (put(o, "touchpoints", rows)) {
+        if (eng_jput(o, "touchpoints", rows)) {
                 rows = NULL;
                 goto fail;
         }

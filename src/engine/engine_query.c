@@ -746,20 +746,7 @@ static inline int in_place(const pjob *j, uint32_t c) {
 /* Customer c's events merged into j->buf (only the filter's channels); -1
  * when out of memory. */
 static int64_t merged(pjob *j, uint32_t c) {
-        uint32_t n = eng_cust_len(j->e, c);
-
-        if (n > j->bufcap) {
-                size_t cap = j->bufcap ? j->bufcap : 64;
-                eng_item *b;
-
-                while (cap < n)
-                        cap *= 2;
-                if (!(b = tp_realloc(j->buf, cap * sizeof(*b))))
-                        return -1;
-                j->buf = b;
-                j->bufcap = cap;
-        }
-        return eng_filter_events(j->f, j->buf, eng_cust_events(j->e, c, j->buf));
+        return eng_cust_read(j->e, c, j->f, &j->buf, &j->bufcap);
 }
 
 static int whole_range(const tp_engine *e, const tp_engine_path_query *q) {
