@@ -76,7 +76,7 @@ check "last touch of vip customers" 200 '[.touchpoints[] | .conversions] == [1]'
 check "no conversion among regular customers" 200 '.touchpoints == []' -H "$AH" "/v1/attribution?model=last&segment=regular"
 check "linear attribution of vip customers" 200 "[.touchpoints[] | [.touchpoint, .conversions]] == [[\"$TP1\", 0.5], [\"$TP2\", 0.5]]" \
         -H "$AH" "/v1/attribution?model=linear&segment=vip"
-check "markov attribution in the app: no conversion" 200 '[.touchpoints[] | .conversions] | add // 0 == 0' \
+check "markov attribution in the app: no conversion" 200 '([.touchpoints[] | .conversions] | add // 0) == 0' \
         -H "$AH" "/v1/attribution?model=markov&channel=mobile_app"
 check "funnel of HCM customers" 200 '.customers == 1' -H "$AH" "/v1/reports/funnel?attr=city:HCM"
 check "weakest, every answer" 200 '.overall.n == 5' -H "$AH" "/v1/reports/weakest"
